@@ -1,0 +1,53 @@
+# freev2g: every target bootstraps what it needs (virtualenv, pip packages, the C build,
+# Debian packages for the network tests), so a fresh clone needs only `make demo` / `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.freev2g-installed
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+PLUGIN_TESTS := $(wildcard plugins/*/tests)
+
+.PHONY: all demo test test-fast test-sanitizer bench sdist-check clean system-deps
+
+all: test
+
+# Debian packages: iproute2 (ip netns / veth for the Ethernet tests). Installed only when missing.
+system-deps:
+	@if ! command -v ip >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; \
+	  else echo "note: 'ip' (iproute2) missing and cannot be installed; network-namespace tests will report why they cannot run"; fi; \
+	fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+$(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard plugins/*/pyproject.toml) $(wildcard core/cext/*.c core/cext/*.h core/cext/*.py) tests/third_party_plugin/pyproject.toml
+	$(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e $(p)) -e tests/third_party_plugin
+	@touch $@
+
+demo: system-deps $(STAMP)
+	$(VENV)/bin/freev2g simulate --protocol iso2 --mode dc --scale --speed 10 --report-dir reports/demo
+
+test: system-deps $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests $(PLUGIN_TESTS)
+	$(MAKE) --no-print-directory test-sanitizer
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -x -p no:cacheprovider tests $(PLUGIN_TESTS) -m "not slow and not netns"
+
+# The C core's property tests again, against an AddressSanitizer + UBSan build of the same sources.
+test-sanitizer: $(STAMP)
+	bash tests/sanitizer/run.sh $(PY)
+
+bench: system-deps $(STAMP)
+	$(PY) bench/run_all.py
+
+sdist-check: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests/core/test_packaging.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info core/*.so core/_core.c reports .pytest_cache

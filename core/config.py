@@ -1,0 +1,324 @@
+"""Station configuration: TOML -> attrs through cattrs, with errors that name the key path.
+
+The `[evse]` table takes EVerest EvseManager configuration keys by their seed names and
+defaults (shared/seeds/003). Which keys change behaviour is listed in SUPPORTED_EVSE_KEYS;
+the rest are accepted (so an EVerest config can be pasted) and reported as unsupported by
+`freev2g config check`. Board and link options are free-form tables validated by the driver.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import cattrs
+from attrs import define, field, fields
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+
+from .model.enums import ChargeMode
+
+
+class ConfigError(ValueError):
+    """Configuration errors; `problems` lists 'key.path: message' strings."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def _positive(instance, attribute, value):
+    if value is not None and value < 0:
+        raise ValueError(f"must be >= 0, got {value!r}")
+
+
+def _one_of(*choices):
+    def check(instance, attribute, value):
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(map(str, choices))}; got {value!r}")
+
+    return check
+
+
+@define(kw_only=True)
+class EvseManagerConfig:
+    """EVerest EvseManager keys (seed 003), same names and defaults."""
+
+    connector_id: int = 1
+    connector_type: str = "Unknown"
+    evse_id: str = "DE*PNX*E1234567*1"
+    evse_id_din: str = "49A80737A45678"
+    payment_enable_eim: bool = True
+    payment_enable_contract: bool = True
+    ac_nominal_voltage: float = field(default=230.0, validator=_positive)
+    ev_receipt_required: bool = False
+    session_logging: bool = False
+    session_logging_path: str = "/tmp"
+    session_logging_xml: bool = True
+    has_ventilation: bool = True
+    max_current_import_A: float = field(default=32.0, validator=_positive)
+    max_current_export_A: float = field(default=32.0, validator=_positive)
+    charge_mode: ChargeMode = ChargeMode.AC
+    supported_iso_ac_bpt: bool = False
+    ac_hlc_enabled: bool = False
+    ac_hlc_use_5percent: bool = False
+    ac_enforce_hlc: bool = False
+    ac_with_soc: bool = False
+    dc_isolation_voltage_V: int = field(default=0, validator=_positive)
+    internal_over_voltage_duration_ms: int = field(default=400, validator=_positive)
+    dbg_hlc_auth_after_tstep: bool = False
+    hack_sleep_in_cable_check: int = field(default=0, validator=_positive)
+    hack_sleep_in_cable_check_volkswagen: int = field(default=0, validator=_positive)
+    cable_check_wait_number_of_imd_measurements: int = field(default=1, validator=_positive)
+    cable_check_enable_imd_self_test: bool = True
+    cable_check_wait_below_60V_before_finish: bool = True
+    hack_skoda_enyaq: bool = False
+    hack_present_current_offset: int = 0
+    hack_pause_imd_during_precharge: bool = False
+    hack_allow_bpt_with_iso2: bool = False
+    hack_simplified_mode_limit_10A: bool = False
+    autocharge_use_slac_instead_of_hlc: bool = False
+    enable_autocharge: bool = False
+    logfile_suffix: str = "session_uuid"
+    soft_over_current_tolerance_percent: float = field(default=10.0, validator=_positive)
+    soft_over_current_measurement_noise_A: float = field(default=0.5, validator=_positive)
+    hack_fix_hlc_integer_current_requests: bool = False
+    disable_authentication: bool = False
+    sae_j2847_2_bpt_enabled: bool = False
+    sae_j2847_2_bpt_mode: str = field(default="V2G", validator=_one_of("V2H", "V2G"))
+    request_zero_power_in_idle: bool = False
+    external_ready_to_start_charging: bool = False
+    uk_smartcharging_random_delay_enable: bool = False
+    uk_smartcharging_random_delay_max_duration: int = 600
+    uk_smartcharging_random_delay_at_any_change: bool = True
+    initial_meter_value_timeout_ms: int = field(default=5000, validator=_positive)
+    switch_3ph1ph_delay_s: int = field(default=10, validator=_positive)
+    switch_3ph1ph_cp_state: str = field(default="X1", validator=_one_of("X1", "F"))
+    soft_over_current_timeout_ms: int = field(default=7000, validator=_positive)
+    lock_connector_in_state_b: bool = True
+    state_F_after_fault_ms: int = field(default=300, validator=_positive)
+    fail_on_powermeter_errors: bool = True
+    raise_mrec9: bool = False
+    sleep_before_enabling_pwm_hlc_mode_ms: int = field(default=500, validator=_positive)
+    central_contract_validation_allowed: bool = False
+    contract_certificate_installation_enabled: bool = True
+    inoperative_error_use_vendor_id: bool = False
+    session_id_type: str = field(default="UUID", validator=_one_of("UUID", "UUID_BASE64", "SHORT_BASE64"))
+    zero_power_ignore_pause: bool = False
+    zero_power_allow_ev_to_ignore_pause: bool = False
+    bpt_channel: str = field(default="None", validator=_one_of("None", "Unified", "Separated"))
+    bpt_generator_mode: str = field(default="None", validator=_one_of("None", "GridFollowing", "GridForming"))
+    bpt_grid_code_island_method: str = field(default="None", validator=_one_of("None", "Active", "Passive"))
+
+
+# The EvseManager keys whose effect freev2g implements (each has a test in tests/evse/).
+# Filled in by core/evse as keys are implemented; config check reports the others.
+SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
+    {
+        "connector_id",
+        "connector_type",
+        "evse_id",
+        "evse_id_din",
+        "payment_enable_eim",
+        "payment_enable_contract",
+        "ac_nominal_voltage",
+        "max_current_import_A",
+        "max_current_export_A",
+        "charge_mode",
+        "ac_hlc_enabled",
+        "ac_hlc_use_5percent",
+        "ac_enforce_hlc",
+        "dc_isolation_voltage_V",
+        "internal_over_voltage_duration_ms",
+        "cable_check_wait_number_of_imd_measurements",
+        "cable_check_enable_imd_self_test",
+        "cable_check_wait_below_60V_before_finish",
+        "disable_authentication",
+        "sae_j2847_2_bpt_enabled",
+        "sae_j2847_2_bpt_mode",
+        "lock_connector_in_state_b",
+        "state_F_after_fault_ms",
+        "session_id_type",
+        "has_ventilation",
+        "switch_3ph1ph_delay_s",
+        "switch_3ph1ph_cp_state",
+        "supported_iso_ac_bpt",
+    }
+)
+
+
+@define(kw_only=True)
+class DCRatingConfig:
+    """Rated DC output (used when the power supply driver does not report capabilities)."""
+
+    max_voltage_V: float = field(default=1000.0, validator=_positive)
+    min_voltage_V: float = field(default=150.0, validator=_positive)
+    max_current_A: float = field(default=200.0, validator=_positive)
+    max_power_W: float = field(default=150_000.0, validator=_positive)
+    min_current_A: float = field(default=0.0, validator=_positive)
+    max_discharge_power_W: float = field(default=0.0, validator=_positive)
+    max_discharge_current_A: float = field(default=0.0, validator=_positive)
+
+
+@define(kw_only=True)
+class BoardConfig:
+    """Drivers by name per board function; `options` holds one table per driver name."""
+
+    bsp: str = "sim"
+    imd: str | None = "sim"
+    power_supply: str | None = "sim"
+    connector_lock: str | None = "sim"
+    power_meter: str | None = "sim"
+    options: dict[str, dict[str, Any]] = field(factory=dict)
+
+
+@define(kw_only=True)
+class LinkConfig:
+    name: str = "virtual"
+    options: dict[str, Any] = field(factory=dict)
+
+
+@define(kw_only=True)
+class StationInfo:
+    id: str = "freev2g-station"
+    vendor: str = "freev2g"
+    model: str = "freev2g-sim"
+
+
+@define(kw_only=True)
+class StationConfig:
+    station: StationInfo = field(factory=StationInfo)
+    evse: EvseManagerConfig = field(factory=EvseManagerConfig)
+    dc: DCRatingConfig = field(factory=DCRatingConfig)
+    board: BoardConfig = field(factory=BoardConfig)
+    link: LinkConfig = field(factory=LinkConfig)
+    journal: str | None = None  # sqlite path
+    uplinks: dict[str, Any] = field(factory=dict)  # name -> structured plugin config
+
+
+def make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    return conv
+
+
+def _error_paths(exc: BaseException, root: str = "") -> list[str]:
+    problems = []
+    for msg in cattrs.transform_error(exc, path=root or "$"):
+        problems.append(msg.replace("$.", "", 1) if msg.startswith("$.") else msg)
+    return problems
+
+
+def structure(data: Any, cls: type, *, source: str = "<config>", root: str = "") -> Any:
+    """Structure `data` into `cls`; raise ConfigError naming every bad key path."""
+    conv = make_converter()
+    try:
+        return conv.structure(data, cls)
+    except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError) as exc:
+        if isinstance(exc, (ClassValidationError, ForbiddenExtraKeysError)):
+            problems = _error_paths(exc, root)
+        else:
+            problems = [f"{root or cls.__name__}: {exc}"]
+        raise ConfigError(source, problems) from exc
+
+
+def parse_station_config(data: dict[str, Any], *, source: str = "<config>", uplink_types: dict[str, type] | None = None) -> StationConfig:
+    """Structure a parsed TOML document. `uplink_types` maps uplink names to the attrs class
+    their plugin registered; unknown uplink names are errors."""
+    problems: list[str] = []
+    raw_uplinks = data.get("uplinks", {}) if isinstance(data, dict) else {}
+    base = {k: v for k, v in data.items() if k != "uplinks"} if isinstance(data, dict) else data
+    cfg = None
+    try:
+        cfg = structure(base, StationConfig, source=source)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    uplinks: dict[str, Any] = {}
+    if not isinstance(raw_uplinks, dict):
+        problems.append(f"uplinks: must be a table, got {type(raw_uplinks).__name__}")
+        raw_uplinks = {}
+    types = uplink_types or {}
+    for name, table in raw_uplinks.items():
+        if name not in types:
+            known = ", ".join(sorted(types)) or "none installed"
+            problems.append(f"uplinks.{name}: no uplink plugin named {name!r} ({known})")
+            continue
+        ctype = types[name]
+        if ctype is None:
+            uplinks[name] = table
+            continue
+        try:
+            uplinks[name] = structure(table, ctype, source=source, root=f"uplinks.{name}")
+        except ConfigError as exc:
+            problems.extend(p if p.startswith("uplinks.") else f"uplinks.{name}.{p}" for p in exc.problems)
+    if problems:
+        raise ConfigError(source, problems)
+    assert cfg is not None
+    cfg.uplinks = uplinks
+    return cfg
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(p), ["file not found"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), [f"not valid TOML: {exc}"]) from None
+
+
+def load_station_config(path: str | Path, *, uplink_types: dict[str, type] | None = None) -> StationConfig:
+    return parse_station_config(load_toml(path), source=str(path), uplink_types=uplink_types)
+
+
+def unsupported_evse_keys(data: dict[str, Any]) -> list[str]:
+    """Keys present in [evse] that are accepted but have no effect in freev2g."""
+    names = {f.name for f in fields(EvseManagerConfig)}
+    evse = data.get("evse", {}) if isinstance(data, dict) else {}
+    return sorted(k for k in evse if k in names and k not in SUPPORTED_EVSE_KEYS)
+
+
+EXAMPLE_STATION_TOML = '''\
+# freev2g station configuration (freev2g config example > station.toml)
+
+[station]
+id = "freev2g-station"            # OCPP identity, OCPI evse prefix
+vendor = "freev2g"
+model = "freev2g-sim"
+
+[evse]                            # EVerest EvseManager keys, same names and defaults
+connector_id = 1
+evse_id = "DE*PNX*E1234567*1"
+charge_mode = "DC"                # "AC" | "DC"
+max_current_import_A = 32.0       # AC: per phase; DC: see [dc]
+ac_nominal_voltage = 230.0
+disable_authentication = true     # free service: charge without an authorization
+dc_isolation_voltage_V = 0        # 0 = IEC 61851-23:2023 CC.4.1.2 test voltage
+internal_over_voltage_duration_ms = 400
+state_F_after_fault_ms = 300
+sae_j2847_2_bpt_enabled = false
+
+[dc]                              # rated DC output
+max_voltage_V = 1000.0
+max_current_A = 200.0
+max_power_W = 150000.0
+
+[board]                           # drivers by name (freev2g board list)
+bsp = "sim"
+imd = "sim"
+power_supply = "sim"
+connector_lock = "sim"
+power_meter = "sim"
+
+[board.options.sim]               # options of the "sim" driver
+
+[link]
+name = "virtual"                  # "virtual" (no hardware) | "whitebeet"
+
+# journal = "freev2g-journal.sqlite"
+
+# [uplinks.ocpp]                  # needs freev2g-ocpp
+# url = "ws://127.0.0.1:9000/ocpp"
+# version = "2.0.1"
+'''
