@@ -80,7 +80,7 @@ def make_cli(pm: FreeV2GPluginManager | None = None) -> click.Group:
     cli.add_command(config_group)
     for modname in BUILTIN_COMMAND_MODULES:
         import_module(modname).add_commands(cli)
-    for impl in reversed(pm.hook.freev2g_register_commands.get_hookimpls()):
+    for impl in pm.hook.freev2g_register_commands.get_hookimpls():
         try:
             impl.function(cli=cli)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down

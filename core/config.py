@@ -8,6 +8,7 @@ the rest are accepted (so an EVerest config can be pasted) and reported as unsup
 from __future__ import annotations
 
 import tomllib
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,13 @@ class ConfigError(ValueError):
 
 def _positive(instance, attribute, value):
     if value is not None and value < 0:
-        raise ValueError(f"must be >= 0, got {value!r}")
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 def _one_of(*choices):
     def check(instance, attribute, value):
         if value not in choices:
-            raise ValueError(f"must be one of {', '.join(map(str, choices))}; got {value!r}")
+            raise ValueError(f"{attribute.name} must be one of {', '.join(map(str, choices))}; got {value!r}")
 
     return check
 
@@ -196,14 +197,36 @@ class StationConfig:
     uplinks: dict[str, Any] = field(factory=dict)  # name -> structured plugin config
 
 
+def _strict(kind: type, accept: tuple[type, ...], reject: tuple[type, ...] = ()):
+    def hook(value: Any, type_: type) -> Any:
+        if type_ is not kind and isinstance(type_, type) and issubclass(type_, Enum):
+            return type_(value)  # a str-based Enum reaches the str hook: let it check its values
+        if isinstance(value, reject) or not isinstance(value, accept):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        return kind(value)
+
+    return hook
+
+
 def make_converter() -> cattrs.Converter:
+    """cattrs converter that refuses extra keys and does not coerce types (TOML has real types:
+    "32" is not a number, 1 is not a string, "yes" is not a boolean)."""
     conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _strict(str, (str,)))
+    conv.register_structure_hook(bool, _strict(bool, (bool,)))
+    conv.register_structure_hook(int, _strict(int, (int,), (bool,)))
+    conv.register_structure_hook(float, _strict(float, (int, float), (bool,)))
     return conv
 
 
 def _error_paths(exc: BaseException, root: str = "") -> list[str]:
     problems = []
-    for msg in cattrs.transform_error(exc, path=root or "$"):
+    def fmt(e: BaseException, type_: Any) -> str:
+        if isinstance(e, ValueError) and not isinstance(e, cattrs.errors.BaseValidationError):
+            return str(e)
+        return cattrs.v.format_exception(e, type_)
+
+    for msg in cattrs.transform_error(exc, path=root or "$", format_exception=fmt):
         problems.append(msg.replace("$.", "", 1) if msg.startswith("$.") else msg)
     return problems
 

@@ -73,8 +73,8 @@ class FreeV2GPluginManager:
 
     def _run_registration(self, hook_name: str, registry) -> None:
         caller = getattr(self.pm.hook, hook_name)
-        # Built-ins first, then entry points in load order (pluggy lists LIFO, so reverse).
-        for impl in reversed(caller.get_hookimpls()):
+        # get_hookimpls() lists in registration order: built-ins first, then entry points.
+        for impl in caller.get_hookimpls():
             registry.current_plugin = impl.plugin_name
             try:
                 impl.function(registry=registry)
@@ -85,7 +85,7 @@ class FreeV2GPluginManager:
 
     def call_each(self, hook_name: str, **kwargs: Any) -> None:
         """Fan out to every implementation; a raising one is logged and the rest still run."""
-        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             try:
                 impl.function(**kwargs)
             except Exception:  # noqa: BLE001

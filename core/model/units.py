@@ -66,15 +66,17 @@ class PhysicalValue:
         min_exponent: int = ISO_MULTIPLIER_MIN,
         max_exponent: int = ISO_MULTIPLIER_MAX,
     ) -> PhysicalValue:
-        """Smallest exponent in [min_exponent, max_exponent] whose mantissa fits in s16.
-
-        Rounds to the nearest representable value at that exponent (charging-domain.md 3.2:
-        "choose the smallest multiplier that keeps |Value| <= 32767").
+        """The exponent that needs no more decimals than the value has (never above 0 for
+        the start), raised until the mantissa fits in s16 (charging-domain.md 3.2: 150 kW ->
+        15000 x 10^1, 920 V -> 920 x 10^0, 0.5 A -> 5 x 10^-1). Values with more decimals than
+        `min_exponent` allows are rounded at `min_exponent`.
         """
         if isinstance(value, float) and not math.isfinite(value):
             raise PhysicalValueError(f"{value!r} is not a finite number")
         dec = Decimal(str(value)) if not isinstance(value, Decimal) else value
-        for exp in range(min_exponent, max_exponent + 1):
+        decimals_exp = dec.normalize().as_tuple().exponent if dec != 0 else 0
+        start = max(min_exponent, min(0, int(decimals_exp)))
+        for exp in range(start, max_exponent + 1):
             mant = int((dec / (Decimal(10) ** exp)).to_integral_value(rounding="ROUND_HALF_EVEN"))
             if MANTISSA_MIN <= mant <= MANTISSA_MAX:
                 return cls(mant, exp, Unit(unit))
