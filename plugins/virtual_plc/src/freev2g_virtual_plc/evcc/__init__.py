@@ -1,0 +1,1 @@
+"""EVCC (EV role) of the virtual link."""

@@ -1,0 +1,1 @@
+"""SECC (EVSE role) of the virtual link."""

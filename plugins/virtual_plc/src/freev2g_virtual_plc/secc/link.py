@@ -1,0 +1,168 @@
+"""The EVSE-role link "virtual" (freev2g.link.EvseLink): data link, SAP, one session at a time.
+
+Flow (charging-domain.md 2.2): the EvseManager shows 5 % and calls `start_matching()`; SLAC
+matches (MatchingStarted, LinkUp) or fails (MatchingFailed after TT_EVSE_SLAC_init); SDP;
+the EV opens a V2G connection; supportedAppProtocol picks the protocol by the EV's priority
+among `options.protocols`; the protocol server runs the session. Paused sessions are kept
+for OK_OldSessionJoined.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from freev2g.link import EvseLinkHandler, LinkUp, MatchingFailed, MatchingStarted
+from freev2g.model.enums import EVSENotification, Protocol, StopCause
+from freev2g.model.params import EVSEOffer
+from freev2g.registry import LinkContext
+
+from ..medium import Cable, InProcessCable, Medium, MediumClosed
+from ..messages.common import SupportedAppProtocolReq
+from ..options import LinkOptions
+from ..sap import negotiate
+from ..slac import EvseDataLink
+from .din import DinServer
+from .iso2 import Iso2Server
+from .iso20 import Iso20Server
+from .session import SeccSession
+
+log = logging.getLogger(__name__)
+
+SERVERS = {Protocol.DIN70121: DinServer, Protocol.ISO15118_2: Iso2Server, Protocol.ISO15118_20: Iso20Server}
+
+
+def make_cable(options: LinkOptions, ctx: LinkContext, role: str) -> Cable:
+    if options.medium == "inprocess":
+        return ctx.shared.setdefault("virtual_medium", InProcessCable())
+    from ..socket_medium import SocketCable
+
+    return SocketCable.for_role(role, options.path, ctx)
+
+
+class VirtualEvseLink:
+    def __init__(self, options: LinkOptions, ctx: LinkContext) -> None:
+        self.options = options
+        self.ctx = ctx
+        self.clock = ctx.clock
+        self.handler: EvseLinkHandler | None = None
+        self.offer: EVSEOffer | None = None
+        self.cable: Cable | None = None
+        self.paused_sessions: dict[str, Protocol] = {}
+        self.pending_notification: tuple[EVSENotification, int] = (EVSENotification.NONE, 0)
+        self.stop_cause: StopCause | None = None
+        self.abort_reason: tuple[StopCause, str] | None = None
+        self.session: SeccSession | None = None
+        self._datalink: EvseDataLink | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    async def open(self, handler: EvseLinkHandler, offer: EVSEOffer) -> None:
+        self.handler, self.offer = handler, offer
+        self.cable = make_cable(self.options, self.ctx, "evse")
+        if hasattr(self.cable, "start"):
+            await self.cable.start()  # type: ignore[union-attr]
+        self._datalink = EvseDataLink(self.clock, self.cable.data_link("evse"), self.options.slac,
+                                      self.cable.port, self._on_datalink)
+        self._tasks = [asyncio.ensure_future(self._serve_datalink()), asyncio.ensure_future(self._accept_loop())]
+
+    async def start_matching(self) -> None:
+        if self._datalink is None:
+            raise RuntimeError("virtual link: start_matching() before open()")
+        self._datalink.allow()
+
+    def notify(self, notification: EVSENotification, max_delay_s: int = 0) -> None:
+        self.pending_notification = (notification, max_delay_s)
+        if notification is EVSENotification.STOP_CHARGING:
+            self.stop_cause = StopCause.EVSE_STOP
+
+    def clear_notification(self, kind: EVSENotification | None) -> None:
+        if kind is None or self.pending_notification[0] is kind:
+            self.pending_notification = (EVSENotification.NONE, 0)
+
+    async def abort(self, cause: StopCause, detail: str = "") -> None:
+        session = self.session
+        if session is None or session.ended:
+            return
+        self.abort_reason = (cause, detail or f"aborted by the EVSE ({cause.value})")
+        await session.pipe.close()
+
+    async def close(self) -> None:
+        session = self.session
+        await self.abort(StopCause.PROCESS_SHUTDOWN, "link closed")
+        if session is not None and not session.ended:
+            accept = self._tasks[1]
+            try:  # let the aborted session deliver SessionEnded before we cancel
+                async with self.clock.timeout(1.0):
+                    while not session.ended and not accept.done():
+                        await asyncio.sleep(0)
+            except TimeoutError:
+                log.warning("virtual link (EVSE): session did not end within 1 s of close()")
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self.cable is not None:
+            await self.cable.close()
+
+    # --- session bookkeeping (called by SeccSession) ------------------------------------------
+
+    def session_started(self) -> None:
+        self.stop_cause = None
+        self.abort_reason = None
+
+    def session_over(self) -> None:
+        self.pending_notification = (EVSENotification.NONE, 0)
+
+    # --- tasks -----------------------------------------------------------------------------------
+
+    async def _on_datalink(self, what: str, detail: str) -> None:
+        event: Any = {
+            "matching_started": lambda: MatchingStarted(),
+            "link_up": lambda: LinkUp(ev_mac=detail),
+            "matching_failed": lambda: MatchingFailed(reason=detail),
+        }[what]()
+        try:
+            await self.handler(event)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001
+            log.exception("EVSE application failed on %s", type(event).__name__)
+
+    async def _serve_datalink(self) -> None:
+        try:
+            await self._datalink.serve()  # type: ignore[union-attr]
+        except MediumClosed:
+            log.info("virtual link (EVSE): data link closed")
+
+    async def _accept_loop(self) -> None:
+        while True:
+            try:
+                pipe = await self.cable.accept()  # type: ignore[union-attr]
+            except MediumClosed:
+                return
+            await self._serve(pipe)
+
+    async def _serve(self, pipe: Medium) -> None:
+        try:
+            req = await self.clock.wait_for(pipe.recv(), self.options.timeouts.secc_sequence_s)
+        except (TimeoutError, MediumClosed):
+            await pipe.close()
+            return
+        if not isinstance(req, SupportedAppProtocolReq):
+            log.warning("virtual link (EVSE): first message %s is not supportedAppProtocolReq", type(req).__name__)
+            await pipe.close()
+            return
+        res, protocol = negotiate(req.app_protocols, self.options.protocols)
+        try:
+            await pipe.send(res)
+        except MediumClosed:
+            return
+        if protocol is None:
+            await pipe.close()
+            return
+        try:
+            self.session = SERVERS[protocol](self, pipe)
+            await self.session.run()
+        except Exception:  # noqa: BLE001 - keep serving the next connection
+            log.exception("virtual link (EVSE): %s session crashed", protocol.value)
+            await pipe.close()
+        finally:
+            self.session = None
