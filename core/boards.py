@@ -82,6 +82,9 @@ class ControlPilot(Protocol):
 
     def cp_state(self) -> CPState: ...
 
+    def pwm_duty_pct(self) -> float:
+        """Duty now output: 100 = X1 (no PWM), 0 = state F/off."""
+
     async def allow_power_on(self, allow: bool, *, phases: int = 3) -> None:
         """Close (True) or open (False) the output contactor(s). Opening must never fail
         silently: a contactor that does not open raises DeviceFault."""
