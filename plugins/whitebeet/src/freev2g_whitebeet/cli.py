@@ -1,0 +1,150 @@
+"""`freev2g whitebeet ...`: evse, ev, info, capture, emulate (whitebeet-hci.md 1.2, 7, 8)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+
+from .transport.ethernet import DEFAULT_MODULE_MAC, mac_bytes, mac_str
+
+log = logging.getLogger(__name__)
+
+
+@click.group("whitebeet")
+def whitebeet_group() -> None:
+    """Drive a WHITE beet module over Ethernet, or emulate one."""
+
+
+def _run(coro) -> None:
+    async def main():
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await coro
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
+
+
+@whitebeet_group.command("evse")
+@click.option("--iface", required=True, help="Host Ethernet interface wired to the module.")
+@click.option("--mac", default=None, help="Module Ethernet MAC (discovered when omitted).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="station.toml")
+@click.option("--sessions", type=int, default=0, help="Exit after this many finished sessions (0 = run forever).")
+@click.pass_obj
+def evse_command(pm, iface, mac, config_path, sessions) -> None:
+    """Run a charging station (EvseManager) on an EVSE module."""
+    from freev2g.clock import Clock
+    from freev2g.config import StationConfig, load_station_config
+    from freev2g.evse.station import Station
+
+    cfg = load_station_config(config_path) if config_path else StationConfig()
+    options = {"iface": iface, **({"mac": mac} if mac else {})}
+    cfg.link.name = "whitebeet"
+    cfg.link.options = {**cfg.link.options, **options}
+    cfg.board.bsp = "whitebeet"
+    cfg.board.options = {**cfg.board.options, "whitebeet": {**cfg.board.options.get("whitebeet", {}), **options}}
+
+    async def main():
+        station = Station(cfg, pm=pm, clock=Clock())
+        done = asyncio.Event()
+        finished = []
+
+        def listener(event):
+            if event.kind == "SessionFinished":
+                finished.append(event)
+                click.echo(f"session {event.session_id} finished: {getattr(event, 'cause', '')}")
+                if sessions and len(finished) >= sessions:
+                    done.set()
+
+        station.subscribe(listener)
+        await station.start()
+        click.echo(f"station running on {iface}")
+        try:
+            await done.wait()
+        finally:
+            await station.stop()
+
+    _run(main())
+
+
+@whitebeet_group.command("ev")
+@click.option("--iface", required=True)
+@click.option("--mac", default=None)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True, help="car.toml or ev.json")
+def ev_command(iface, mac, config_path) -> None:
+    """Run the EV controller on an EV module (not implemented yet)."""
+    raise click.ClickException("the WHITE beet EV-role host link is not implemented yet (see the plugin README)")
+
+
+@whitebeet_group.command("info")
+@click.option("--iface", required=True)
+@click.option("--mac", default=None, help="Module MAC (discovered when omitted).")
+@click.option("--timeout", "timeout_s", type=float, default=2.0)
+def info_command(iface, mac, timeout_s) -> None:
+    """Print the module's firmware version and MAC."""
+    from freev2g.clock import Clock
+
+    from .client import ClientConfig, HciClient
+    from .transport.ethernet import EthernetTransport, discover_module_mac
+
+    async def main():
+        module = mac_bytes(mac) if mac else await discover_module_mac(iface, timeout_s=timeout_s)
+        client = HciClient(EthernetTransport(iface, peer_mac=module), clock=Clock(),
+                           config=ClientConfig(response_timeout_s=timeout_s, timeout_retries=0))
+        await client.start()
+        try:
+            version = (await client.call("system.get_firmware_version")).version
+            reported = (await client.call("system.get_mac_address")).mac
+            click.echo(f"firmware: {version}")
+            click.echo(f"mac: {mac_str(module)} (module reports {mac_str(reported)})")
+        finally:
+            await client.close()
+
+    _run(main())
+
+
+@whitebeet_group.command("capture")
+@click.option("--iface", required=True)
+@click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False), default=None, help="Also write a pcap file.")
+@click.option("--count", type=int, default=0, help="Stop after this many HCI frames (0 = until Ctrl-C).")
+def capture_command(iface, pcap_path, count) -> None:
+    """Log HCI frames seen on IFACE, decoded; optionally write them to a pcap file."""
+    from .capture import capture
+
+    _run(capture(iface, pcap_path=pcap_path, count=count, echo=click.echo))
+
+
+@whitebeet_group.command("emulate")
+@click.option("--iface", required=True, help="Interface the host reaches the emulated module on.")
+@click.option("--role", type=click.Choice(["evse", "ev"]), required=True)
+@click.option("--mac", default=DEFAULT_MODULE_MAC, show_default=True, help="MAC the emulated module answers with.")
+@click.option("--sessions", type=int, default=0, help="Exit after this many sessions (0 = forever).")
+def emulate_command(iface, role, mac, sessions) -> None:
+    """Speak the module side of the HCI on IFACE (peer: a scripted simulated EV)."""
+    from freev2g.clock import Clock
+
+    from .emulator.assemble import evse_emulator
+    from .transport.ethernet import EthernetTransport
+
+    if role == "ev":
+        raise click.ClickException("the EV-role emulator is not implemented yet (see the plugin README)")
+
+    async def main():
+        transport = EthernetTransport(iface, own_mac=mac_bytes(mac), module_side=True)
+        emu = evse_emulator(transport, clock=Clock(), mac=mac_bytes(mac))
+        await emu.start()
+        click.echo(f"emulating an EVSE module {mac} on {iface}")
+        try:
+            while not sessions or emu.v2g.sessions_completed < sessions:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # let the last answers go out
+        finally:
+            await emu.stop()
+
+    _run(main())

@@ -1,0 +1,1 @@
+"""Module emulator: the module side of the HCI (whitebeet-hci.md 8)."""

@@ -1,0 +1,1 @@
+"""Host driver: the module seen through freev2g's link and board contracts."""
