@@ -138,7 +138,12 @@ class PowerSupplyReading:
 
 @runtime_checkable
 class PowerSupply(Protocol):
-    """DC power supply. Mode 'export' charges the EV, 'import' discharges it (BPT)."""
+    """DC power supply. Mode 'export' charges the EV, 'import' discharges it (BPT).
+
+    Optional: ``async set_over_voltage_limit(limit_V: float | None)`` arms a hardware
+    over-voltage monitor at the IEC 61851-23 Table 103 limit (charging-domain.md 5.6); the
+    EvseManager calls it when the driver has it (None disarms).
+    """
 
     def subscribe(self, listener: BoardListener) -> None: ...
 

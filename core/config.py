@@ -112,8 +112,9 @@ class EvseManagerConfig:
     bpt_grid_code_island_method: str = field(default="None", validator=_one_of("None", "Active", "Passive"))
 
 
-# The EvseManager keys whose effect freev2g implements (each has a test in tests/evse/).
-# Filled in by core/evse as keys are implemented; config check reports the others.
+# The EvseManager keys whose effect freev2g implements; each has a test in tests/evse/
+# (test_config_keys.py and the session tests). `config check` reports the others as accepted
+# but without effect.
 SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
     {
         "connector_id",
@@ -124,7 +125,6 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
         "payment_enable_contract",
         "ac_nominal_voltage",
         "max_current_import_A",
-        "max_current_export_A",
         "charge_mode",
         "ac_hlc_enabled",
         "ac_hlc_use_5percent",
@@ -143,7 +143,6 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
         "has_ventilation",
         "switch_3ph1ph_delay_s",
         "switch_3ph1ph_cp_state",
-        "supported_iso_ac_bpt",
     }
 )
 

@@ -1,4 +1,4 @@
-"""pytest helpers for plugin authors (loaded as a pytest plugin through the pytest11 entry point).
+"""pytest helpers for plugin authors: add `pytest_plugins = ["freev2g.testing"]` to your root conftest.py.
 
 Fixtures:
   virtual_loop   run a coroutine on a VirtualTimeEventLoop: `virtual_loop(coro)` returns its

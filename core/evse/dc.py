@@ -1,0 +1,423 @@
+"""DC charging (IEC 61851-23, charging-domain.md 5): cable check, precharge, current demand,
+welding detection, J2847/2 and -20 BPT discharge.
+
+Charge-loop answers come from cached values (`psu.read()` is a synchronous cached reading) and
+setpoints are written by a background task, so the 25 ms answer budget never waits on I/O (10).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import TYPE_CHECKING
+
+from attrs import frozen
+
+from ..boards import BoardError
+from ..link import (
+    CableCheckAnswer,
+    CableCheckRequest,
+    DCChargeLoopAnswer,
+    DCChargeLoopRequest,
+    PreChargeAnswer,
+    PreChargeRequest,
+    WeldingDetectionAnswer,
+)
+from ..model.enums import (
+    CPState,
+    EVErrorCode,
+    EVSENotification,
+    EVSEProcessing,
+    EVSEStatusCode,
+    IsolationLevel,
+    ResponseCode,
+    StopCause,
+)
+from .safety import cable_check_test_voltage_V, emergency_ov_limit_V, isolation_valid
+from .states import EvseState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .manager import EvseManager
+
+log = logging.getLogger(__name__)
+
+
+class CableCheckFailed(Exception):
+    def __init__(self, cause: StopCause, detail: str):
+        super().__init__(detail)
+        self.cause = cause
+        self.detail = detail
+
+
+@frozen
+class DcLimits:
+    max_voltage_V: float
+    min_voltage_V: float
+    max_current_A: float
+    min_current_A: float
+    max_power_W: float
+    max_discharge_current_A: float = 0.0
+    max_discharge_power_W: float = 0.0
+
+
+class DcCharging:
+    def __init__(self, manager: "EvseManager"):
+        self.m = manager
+        self._cable_task: asyncio.Task | None = None
+        self._cable_result: CableCheckFailed | bool | None = None
+        self._cp_wait_since: float | None = None
+        self._writer: asyncio.Task | None = None
+        self._wake: asyncio.Event | None = None
+        self._target: tuple[str, float, float] | None = None
+        self._applied_mode: str | None = None
+        self.imd_running = False
+        self.discharging = False
+
+    # ------------------------------------------------------------------ limits
+
+    @property
+    def bidirectional(self) -> bool:
+        psu = self.m.psu
+        return psu is not None and psu.capabilities().max_import_current_A > 0
+
+    def limits(self, *, raw: bool = False) -> DcLimits:
+        """Rated output: [dc] config capped by the supply's capabilities, then (unless raw) the
+        schedule / policy power limit."""
+        r = self.m.dc_rating
+        max_v, min_v, max_i, min_i, max_p = r.max_voltage_V, r.min_voltage_V, r.max_current_A, r.min_current_A, r.max_power_W
+        dis_i = r.max_discharge_current_A or math.inf
+        dis_p = r.max_discharge_power_W or math.inf
+        psu = self.m.psu
+        if psu is not None:
+            c = psu.capabilities()
+            max_v, min_v = min(max_v, c.max_export_voltage_V), max(min_v, c.min_export_voltage_V)
+            max_i, min_i = min(max_i, c.max_export_current_A), max(min_i, c.min_export_current_A)
+            max_p = min(max_p, c.max_export_power_W)
+            dis_i, dis_p = min(dis_i, c.max_import_current_A), min(dis_p, c.max_import_power_W or c.max_import_current_A * max_v)
+        else:
+            dis_i = dis_p = 0.0
+        if not raw and self.m.limit_W != math.inf:
+            max_p = min(max_p, self.m.limit_W)
+        return DcLimits(max_v, min_v, max_i, min_i, max_p, 0.0 if dis_i == math.inf else dis_i, 0.0 if dis_p == math.inf else dis_p)
+
+    # ------------------------------------------------------------------ setpoints
+
+    def set_target(self, mode: str, voltage_V: float, current_A: float) -> None:
+        """Remember the newest setpoint; the writer task applies it (never awaited here)."""
+        if self.m.psu is None or not self.m.energy_on:
+            return
+        self._target = (mode, voltage_V, current_A)
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        if self._writer is None or self._writer.done():
+            self._writer = self.m.spawn(self._write_setpoints())
+        self._wake.set()
+
+    async def _write_setpoints(self) -> None:
+        assert self._wake is not None
+        psu = self.m.psu
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._target is None:
+                continue
+            mode, voltage_V, current_A = self._target
+            try:
+                if mode != self._applied_mode:
+                    await psu.set_mode(mode)
+                    self._applied_mode = mode
+                await psu.set_voltage_current(voltage_V, abs(current_A))
+            except BoardError as exc:
+                self.m.spawn(self.m.stop(StopCause.POWER_SUPPLY_FAULT, f"power supply: {exc}", fault=True))
+                return
+
+    def zero_current(self) -> None:
+        if self._target is not None:
+            mode, voltage_V, _ = self._target
+            self.set_target(mode, voltage_V, 0.0)
+
+    def cancel(self) -> None:
+        """Called by power_off: drop setpoints, stop the writer and a running cable check."""
+        self._target = None
+        self._applied_mode = None
+        self.discharging = False
+        for task in (self._writer, self._cable_task):
+            if task is not None and not task.done() and task is not asyncio.current_task():
+                task.cancel()
+        self._writer = None
+        self._hardware_ov_limit(None)
+        if self.imd_running and self.m.imd is not None:
+            self.imd_running = False
+            self.m.spawn(self._stop_imd())
+
+    async def _stop_imd(self) -> None:
+        try:
+            await self.m.imd.stop()
+        except BoardError as exc:
+            log.error("evse %s: IMD stop failed: %s", self.m.evse_index, exc)
+
+    def reset_session(self) -> None:
+        self._cable_task = None
+        self._cable_result = None
+        self._cp_wait_since = None
+
+    # ------------------------------------------------------------------ cable check (5.1)
+
+    def cable_check(self, req: CableCheckRequest) -> CableCheckAnswer:
+        m = self.m
+        s = m.session
+        ongoing = CableCheckAnswer(processing=EVSEProcessing.ONGOING, isolation=IsolationLevel.INVALID)
+        if s is not None:
+            s.soc_pct = req.ev_status.soc_pct
+        if s is None or s.finished:
+            faulted = s is not None and s.requested_stop is StopCause.IMD_FAULT
+            return CableCheckAnswer(processing=EVSEProcessing.FINISHED,
+                                    isolation=IsolationLevel.FAULT if faulted else IsolationLevel.INVALID,
+                                    status_code=EVSEStatusCode.SHUTDOWN, response_code=ResponseCode.FAILED)
+        if self._cable_task is None:
+            if m.cp not in (CPState.C, CPState.D) or (m.cp is CPState.D and not m.config.has_ventilation):
+                now = m.clock.monotonic()
+                self._cp_wait_since = self._cp_wait_since if self._cp_wait_since is not None else now
+                if now - self._cp_wait_since < m.tunables.cp_detection_timeout_s:
+                    return ongoing
+                m.spawn(m.stop(StopCause.CABLE_CHECK_FAILED, f"CP state {m.cp.value}, expected C/D", fault=True))
+                return CableCheckAnswer(processing=EVSEProcessing.FINISHED, isolation=IsolationLevel.INVALID,
+                                        status_code=EVSEStatusCode.SHUTDOWN, response_code=ResponseCode.FAILED)
+            m.set_state(EvseState.CABLE_CHECK, "CableCheckReq")
+            ev_max = s.ev_max_voltage_V or self.limits().max_voltage_V
+            self._cable_result = None
+            self._cable_task = m.spawn(self._run_cable_check(ev_max))
+            return ongoing
+        result = self._cable_result
+        if result is None:
+            return ongoing
+        if result is True:
+            level = IsolationLevel.VALID if m.imd is not None else IsolationLevel.NO_IMD
+            return CableCheckAnswer(processing=EVSEProcessing.FINISHED, isolation=level, status_code=EVSEStatusCode.READY)
+        return CableCheckAnswer(processing=EVSEProcessing.FINISHED, isolation=IsolationLevel.FAULT,
+                                status_code=EVSEStatusCode.SHUTDOWN, response_code=ResponseCode.FAILED)
+
+    async def _run_cable_check(self, ev_max_V: float) -> None:
+        m = self.m
+        try:
+            async with m.clock.timeout(m.tunables.cable_check_timeout_s):
+                await self._cable_check_steps(ev_max_V)
+        except CableCheckFailed as exc:
+            self._cable_result = exc
+        except TimeoutError:
+            self._cable_result = CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "cable check took too long")
+        else:
+            self._cable_result = True
+            if m.session is not None:
+                m.session.cable_check_passed = True
+            return
+        fail = self._cable_result
+        log.error("evse %s: cable check failed: %s", m.evse_index, fail.detail)
+        m.spawn(m.stop(fail.cause, fail.detail, fault=True))
+
+    async def _board(self, cause: StopCause, aw):
+        try:
+            return await aw
+        except BoardError as exc:
+            raise CableCheckFailed(cause, f"{cause.value}: {exc}") from exc
+
+    async def _wait_voltage(self, done, what: str, timeout_s: float = 10.0) -> float:
+        m = self.m
+        waited = 0.0
+        while True:
+            voltage = m.psu.read().voltage_V if m.psu is not None else 0.0
+            if done(voltage):
+                return voltage
+            if waited >= timeout_s:
+                raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"{what}: output at {voltage:.0f} V")
+            await m.clock.sleep(0.1)
+            waited += 0.1
+
+    async def _cable_check_steps(self, ev_max_V: float) -> None:
+        m, t = self.m, self.m.tunables
+        cfg = m.config
+        psu, imd = m.psu, m.imd
+        safe = t.safe_voltage_V
+        PSU, IMD = StopCause.POWER_SUPPLY_FAULT, StopCause.IMD_FAULT
+        await self._wait_voltage(lambda v: v < safe, "not below 60 V before cable check")
+        if not await self._board(StopCause.CP_FAULT, m.close_contactor()):
+            raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "stopped while closing contactors")
+        if psu is None:
+            return
+        test_V = cable_check_test_voltage_V(ev_max_V, self.limits().max_voltage_V, cfg.dc_isolation_voltage_V)
+        if m.session is not None:
+            m.session.extra["cable_check_voltage_V"] = test_V
+        await self._board(PSU, psu.set_mode("cable_check"))
+        self._applied_mode = "cable_check"
+        await self._board(PSU, psu.set_voltage_current(test_V, t.cable_check_current_A))
+        waited = 0.0
+        while True:  # ramp to the test voltage; a short circuit keeps the voltage down (5.1 step 5)
+            r = psu.read()
+            if abs(r.voltage_V - test_V) <= t.cable_check_voltage_tolerance_V:
+                break
+            if waited >= 1.0 and r.voltage_V < safe and abs(r.current_A) >= t.cable_check_current_A * 0.9:
+                raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"short circuit: {r.voltage_V:.0f} V at {r.current_A:.1f} A")
+            if waited >= 10.0:
+                raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"test voltage {test_V:.0f} V not reached ({r.voltage_V:.0f} V)")
+            await m.clock.sleep(0.1)
+            waited += 0.1
+        if imd is not None:
+            if cfg.cable_check_enable_imd_self_test:
+                if not await self._board(IMD, imd.self_test(test_V)):
+                    raise CableCheckFailed(IMD, f"IMD self-test at {test_V:.0f} V failed")
+            await self._board(IMD, imd.start())
+            self.imd_running = True
+            reading = None
+            for _ in range(max(1, cfg.cable_check_wait_number_of_imd_measurements)):
+                reading = await self._board(IMD, imd.read())
+            assert reading is not None
+            if not isolation_valid(reading.resistance_F_Ohm, reading.resistance_N_Ohm, t.isolation_fault_Ohm):
+                raise CableCheckFailed(
+                    IMD,
+                    f"isolation fault: {min(reading.resistance_F_Ohm, reading.resistance_N_Ohm):.0f} Ohm "
+                    f"< {t.isolation_fault_Ohm:.0f} Ohm",
+                )
+        if cfg.cable_check_wait_below_60V_before_finish:
+            await self._board(PSU, psu.set_mode("off"))
+            self._applied_mode = "off"
+            await self._wait_voltage(lambda v: v < safe, "not below 60 V after cable check")
+        else:
+            await self._board(PSU, psu.set_voltage_current(0.0, 0.0))
+
+    # ------------------------------------------------------------------ precharge (5.4)
+
+    def negotiated_max_V(self, ev_max_V: float | None) -> float:
+        lim = self.limits().max_voltage_V
+        return min(lim, ev_max_V) if ev_max_V else lim
+
+    def arm_over_voltage(self, ev_max_V: float | None) -> None:
+        """Software watch at the negotiated max; a hardware monitor (if the supply driver has
+        one) at the Table 103 emergency limit (5.6)."""
+        negotiated = self.negotiated_max_V(ev_max_V)
+        self.m.ov.arm(negotiated)
+        self._hardware_ov_limit(emergency_ov_limit_V(negotiated))
+
+    def _hardware_ov_limit(self, limit_V: float | None) -> None:
+        """Optional driver method `set_over_voltage_limit` (sync or async)."""
+        set_limit = getattr(self.m.psu, "set_over_voltage_limit", None)
+        if set_limit is None:
+            return
+        result = set_limit(limit_V)
+        if hasattr(result, "__await__"):
+            self.m.spawn(result)
+
+    def precharge(self, req: PreChargeRequest) -> PreChargeAnswer:
+        m = self.m
+        s = m.session
+        if s is None or s.finished or not s.cable_check_passed or not m.energy_on:
+            present = m.psu.read().voltage_V if m.psu is not None else 0.0
+            return PreChargeAnswer(present_voltage_V=present, status_code=EVSEStatusCode.SHUTDOWN,
+                                   response_code=ResponseCode.FAILED)
+        s.soc_pct = req.ev_status.soc_pct
+        if m.state is not EvseState.PRECHARGE:
+            m.set_state(EvseState.PRECHARGE, "PreChargeReq")
+            self.arm_over_voltage(s.ev_max_voltage_V)
+        target_V = min(req.target_voltage_V, self.negotiated_max_V(s.ev_max_voltage_V))
+        current_A = min(max(0.0, req.target_current_A), m.tunables.precharge_current_A)
+        self.set_target("precharge", target_V, current_A)
+        return PreChargeAnswer(present_voltage_V=round(m.psu.read().voltage_V if m.psu else 0.0, 1))
+
+    # ------------------------------------------------------------------ power delivery
+
+    async def power_on(self) -> ResponseCode:
+        m = self.m
+        s = m.session
+        if s is None or not s.cable_check_passed or not m.energy_on:
+            return ResponseCode.FAILED_POWER_DELIVERY_NOT_APPLIED
+        voltage_V = m.psu.read().voltage_V if m.psu is not None else 0.0
+        self.arm_over_voltage(s.ev_max_voltage_V)
+        self.set_target("export", voltage_V, 0.0)
+        return ResponseCode.OK
+
+    async def power_down(self) -> None:
+        """PowerDelivery(Stop): current to 0, then supply off and contactors open (3.1 #14)."""
+        m = self.m
+        self.zero_current()
+        waited = 0.0
+        while m.psu is not None and abs(m.psu.read().current_A) > 1.0 and waited < m.tunables.power_off_settle_s:
+            await m.clock.sleep(0.05)
+            waited += 0.05
+        await m.power_off()
+
+    # ------------------------------------------------------------------ current demand
+
+    def loop(self, req: DCChargeLoopRequest) -> DCChargeLoopAnswer:
+        """CurrentDemandRes / DC_ChargeLoopRes from cached values (25 ms budget)."""
+        m = self.m
+        s = m.session
+        r = m.psu.read() if m.psu is not None else None
+        present_V, present_A = (r.voltage_V, r.current_A) if r else (0.0, 0.0)
+        e_imp = m.meter_reading()[0]
+        lim = self.limits()
+        if s is None or s.finished or not m.energy_on:
+            return DCChargeLoopAnswer(present_voltage_V=present_V, present_current_A=present_A,
+                                      status_code=EVSEStatusCode.SHUTDOWN, notification=EVSENotification.STOP_CHARGING,
+                                      meter_Wh=e_imp)
+        s.soc_pct = req.ev_status.soc_pct
+        if req.ev_max_voltage_V and req.ev_max_voltage_V != s.ev_max_voltage_V:
+            s.ev_max_voltage_V = req.ev_max_voltage_V
+            self.arm_over_voltage(s.ev_max_voltage_V)
+        if not req.ev_status.ev_ready or req.ev_status.error_code is not EVErrorCode.NO_ERROR:
+            m.spawn(m.stop(StopCause.EV_FAULT, f"EV status {req.ev_status.error_code.value}", fault=True))
+        max_V = self.negotiated_max_V(req.ev_max_voltage_V or s.ev_max_voltage_V)
+        target_V = max(0.0, min(req.target_voltage_V, max_V))
+        status = EVSEStatusCode.READY
+        notification = m.notification
+        hold = m.evse_paused or s.requested_stop is not None
+        want = req.target_current_A
+        if want >= 0 or not self.discharge_allowed():
+            want = max(0.0, want)
+            cap_I = min(lim.max_current_A, lim.max_power_W / max(target_V, 1.0), req.ev_max_current_A or math.inf)
+            if req.ev_max_power_W:
+                cap_I = min(cap_I, req.ev_max_power_W / max(target_V, 1.0))
+            current = 0.0 if hold else min(want, cap_I)
+            mode = "export"
+            self.discharging = False
+        else:
+            cap_I = min(lim.max_discharge_current_A, lim.max_discharge_power_W / max(present_V, 1.0))
+            current = 0.0 if hold else -min(-want, cap_I)
+            mode = "import"
+            self.discharging = True
+            if s.min_soc_pct is not None and s.soc_pct <= s.min_soc_pct:
+                current, status, notification = 0.0, EVSEStatusCode.SHUTDOWN, EVSENotification.STOP_CHARGING
+        if m.state in (EvseState.PRECHARGE, EvseState.RENEGOTIATING, EvseState.PREPARING):
+            m.set_state(EvseState.CHARGING, "CurrentDemandReq")
+        self.set_target(mode, target_V if mode == "export" else 0.0, current)
+        if hold and s.requested_stop is not None:
+            notification = EVSENotification.STOP_CHARGING
+        sign = -1.0 if mode == "import" else 1.0
+        return DCChargeLoopAnswer(
+            present_voltage_V=round(present_V, 1),
+            present_current_A=round(present_A, 1),
+            evse_max_current_A=round(sign * (0.0 if hold else (lim.max_current_A if mode == "export" else lim.max_discharge_current_A)), 1),
+            evse_max_voltage_V=round(max_V, 1),
+            evse_max_power_W=round(sign * (0.0 if hold else (lim.max_power_W if mode == "export" else lim.max_discharge_power_W)), 1),
+            current_limit_achieved=abs(want) > cap_I,
+            voltage_limit_achieved=req.target_voltage_V >= max_V,
+            power_limit_achieved=mode == "export" and want * target_V >= lim.max_power_W,
+            status_code=status,
+            notification=notification,
+            notification_max_delay_s=m.tunables.renegotiation_max_delay_s if notification is EVSENotification.RENEGOTIATION else 0,
+            meter_Wh=e_imp,
+        )
+
+    def discharge_allowed(self) -> bool:
+        """J2847/2 (8) on ISO 15118-2, or ISO 15118-20 DC_BPT, with a bidirectional supply."""
+        s = self.m.session
+        if s is None or not self.bidirectional:
+            return False
+        return s.j2847_mode is not None or (s.bpt is not None and s.protocol is not None and s.protocol.value == "iso20")
+
+    # ------------------------------------------------------------------ welding detection (5.5)
+
+    def welding(self) -> WeldingDetectionAnswer:
+        m = self.m
+        if m.state is not EvseState.WELDING:
+            m.set_state(EvseState.WELDING, "WeldingDetectionReq")
+        voltage_V = m.psu.read().voltage_V if m.psu is not None else 0.0
+        return WeldingDetectionAnswer(present_voltage_V=round(voltage_V, 1))

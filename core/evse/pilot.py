@@ -1,0 +1,179 @@
+"""CP and board-event handling of the EvseManager (charging-domain.md 1.2-1.5, 2.1, 3.6).
+
+Plug-in opens a session, C/D with authorization energises (basic AC), C/D -> B opens the
+contactor within 100 ms, A ends the session, E/F/diode fault and board faults stop with their
+cause. Mixed into EvseManager.
+"""
+from __future__ import annotations
+
+import logging
+
+from ..boards import BoardError, BoardEvent
+from ..model import events as ev
+from ..model.enums import CPState, EVSENotification, PaymentOption, StopCause
+from .safety import BOARD_KIND_CAUSE, FAULT_NAME_CAUSE, stops_charging
+from .states import EvseState, SessionContext, new_session_id
+
+log = logging.getLogger(__name__)
+
+
+class PilotHandling:
+    # ------------------------------------------------------------------ boards and CP
+
+    def _on_board(self, kind: str, event: BoardEvent) -> None:
+        if event.kind == "cp_state" and self._cp_queue is not None:
+            value = event.value if isinstance(event.value, CPState) else self.bsp.cp_state()
+            self._cp_queue.put_nowait(value)
+        elif event.kind == "fault":
+            error = event.value
+            if isinstance(error, BaseException) and not stops_charging(error):
+                log.warning("evse %s: %s warning: %s %s", self.evse_index, kind, error, event.detail)
+                return
+            if isinstance(error, str) and error.lower().startswith("warning"):
+                log.warning("evse %s: %s warning: %s", self.evse_index, kind, event.detail)
+                return
+            cause = FAULT_NAME_CAUSE.get(str(error), BOARD_KIND_CAUSE.get(kind, StopCause.OTHER))
+            if cause is StopCause.OVER_VOLTAGE:
+                self._over_voltage_event()
+                return
+            if kind == "power_meter" and not self.config.fail_on_powermeter_errors:
+                log.warning("evse %s: power meter error ignored: %s", self.evse_index, event.detail)
+                return
+            if self.energy_on or (self.session is not None and not self.session.finished):
+                self.spawn(self.stop(cause, f"{kind}: {error} {event.detail}".strip(), fault=True))
+
+    def _over_voltage_event(self) -> None:
+        """A reported over-voltage: emergency stop at once above the Table 103 limit, else the
+        software monitor applies internal_over_voltage_duration_ms (5.6)."""
+        if not self.energy_on or self.psu is None:
+            return
+        voltage = self.psu.read().voltage_V
+        verdict = self.ov.check(voltage, self.clock.monotonic())
+        if verdict == "emergency":
+            limit = self.ov.negotiated_max_V
+            self.ov.disarm()
+            self.spawn(self.stop(StopCause.OVER_VOLTAGE, f"emergency shutdown: {voltage:.1f} V above {limit} V", fault=True))
+
+    async def _cp_worker(self) -> None:
+        assert self._cp_queue is not None
+        while True:
+            state = await self._cp_queue.get()
+            try:
+                await self._handle_cp(state)
+            except Exception:  # noqa: BLE001 - keep handling CP changes; power off on surprises
+                log.exception("evse %s: CP handling failed", self.evse_index)
+                await self.power_off()
+
+    async def _handle_cp(self, new: CPState) -> None:
+        old, self.cp = self.cp, new
+        if new is old:
+            return
+        if new is CPState.A:
+            await self._unplugged()
+            return
+        if new in (CPState.E, CPState.F, CPState.DF):
+            if new is CPState.F and self._cp_out_f:
+                return
+            await self.stop(StopCause.CP_FAULT, f"CP state {new.value}", fault=True)
+            return
+        if self.session is None and self.state in (EvseState.IDLE, EvseState.UNAVAILABLE):
+            await self._plugged_in()
+        if new in (CPState.C, CPState.D):
+            if new is CPState.D and not self.config.has_ventilation:
+                log.warning("evse %s: state D without ventilation: no energy", self.evse_index)
+                if self.energy_on:
+                    await self.stop(StopCause.CP_FAULT, "state D, no ventilation", fault=True)
+                return
+            if self.lock is not None and not self.lock.is_locked():
+                await self._lock()
+            if not self.is_dc:
+                await self.ac.ev_ready()
+        elif new is CPState.B and old in (CPState.C, CPState.D):
+            await self._ev_not_ready()
+
+    async def _ev_not_ready(self) -> None:
+        """C/D -> B: open the contactor within 100 ms (1.4)."""
+        if not self.energy_on:
+            return
+        s = self.session
+        if self.is_dc:
+            await self.stop(StopCause.EV_STOP, "CP left C/D with power on", fault=True)
+            return
+        await self.power_off()
+        if s is not None and not s.hlc and self.state is EvseState.CHARGING:
+            self.set_state(EvseState.PAUSED_EV, "CP C->B")
+            self.emit(ev.ChargingPaused, by="ev")
+
+    async def _plugged_in(self) -> None:
+        if not self.available:
+            self.set_state(EvseState.UNAVAILABLE, "plugged in while unavailable")
+            return
+        await self.open_session()
+        if self.config.lock_connector_in_state_b and self.lock is not None:
+            await self._lock()
+        self.set_state(EvseState.WAITING_FOR_AUTH, "plugged in")
+        if self.uses_hlc:
+            if self.is_dc:
+                await self._dc_signalling()
+            else:
+                await self.ac.start_hlc_signalling()
+        remote = self.auth.take_remote()
+        if remote is not None:
+            await self.apply_authorization(remote, PaymentOption.EXTERNAL_PAYMENT)
+        elif self.config.disable_authentication or not self.uses_hlc:
+            decision = self.auth.decide(PaymentOption.EXTERNAL_PAYMENT)
+            if decision is not None:
+                await self.apply_authorization(decision, PaymentOption.EXTERNAL_PAYMENT)
+
+    async def open_session(self) -> None:
+        """A new session record (PluggedIn); its id is the OCPP transactionId."""
+        reading = self.meter_reading()
+        now = self.clock.now()
+        s = SessionContext(
+            session_id=new_session_id(self.config.session_id_type),
+            started_at=now,
+            start_import_Wh=reading[0],
+            start_export_Wh=reading[1],
+        )
+        self.session = s
+        self.notification = EVSENotification.NONE
+        self.evse_paused = False
+        self.emit(ev.PluggedIn)
+        self.schedules.begin_transaction(self.evse_index, s.session_id, now)
+        self.refresh_limit()
+        self.meter_sample(reading)
+        self.dc.reset_session()
+
+    async def _dc_signalling(self) -> None:
+        await self.bsp.set_pwm_duty(5.0)  # 1.6: DC always 5 %
+        await self.link.start_matching()
+
+    async def _lock(self) -> None:
+        try:
+            await self.lock.lock()
+        except BoardError as exc:
+            await self.stop(StopCause.CONNECTOR_LOCK_FAULT, str(exc), fault=True)
+
+    async def _unplugged(self) -> None:
+        """CP -> A: contactors open within 100 ms, session ends, PWM off, unlock (2.1 step 8)."""
+        await self.power_off()
+        s = self.session
+        if s is not None and not s.finished:
+            if s.hlc and self.link is not None:
+                try:
+                    await self.clock.wait_for(self.link.abort(StopCause.EV_UNPLUGGED, "unplugged"), 2.0)
+                except Exception:  # noqa: BLE001
+                    log.exception("evse %s: link abort failed", self.evse_index)
+            self.finish(StopCause.EV_UNPLUGGED, "CP state A")
+        await self.pwm_off()
+        if self.lock is not None:
+            try:
+                await self.lock.unlock()
+            except BoardError as exc:
+                log.error("evse %s: unlock failed: %s", self.evse_index, exc)
+        if s is not None:
+            self.emit(ev.Unplugged)
+        self.session = None
+        self.evse_paused = False
+        self.notification = EVSENotification.NONE
+        self.state = EvseState.IDLE if self.available else EvseState.UNAVAILABLE

@@ -1,0 +1,476 @@
+"""Limits from any source -> one composite schedule -> the SAScheduleList offered to the EV.
+
+Composite rules follow OCPP 2.0.1 smart charging as summarised in shared/spec/uplinks.md 3.2:
+
+* inside one purpose, the valid profile with the highest stack level supplies the limit of each
+  time slot; where it has no period (outside its duration or validity) the next lower level does;
+* a valid TxProfile (for the EVSE's running transaction) overrides the TxDefaultProfile;
+* the result is capped by ChargingStationMaxProfile, ChargingStationExternalConstraints and the
+  EVSE's own maximum (configuration); the lowest wins; where no profile applies the EVSE's own
+  maximum is the limit;
+* A and W limits are compared after P = U x I x phases (numberPhases of the period, else the
+  default phase count).
+
+The SAScheduleList rules are those of charging-domain.md 6.1 and uplinks.md 3.3: tuple ids
+1..255, <= MaxEntriesSAScheduleTuple entries, coverage of the EV's departure time or 24 h, PMax
+in W encodable as a PhysicalValue (rounded down, never above the limit), entry duration <= 24 h.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Callable
+
+from attrs import frozen
+
+from .model.enums import RateUnit
+from .model.limits import (
+    ChargingLimitProfile,
+    ChargingPreferences,
+    CompositeSchedule,
+    LimitPeriod,
+    ProfileKind,
+    ProfilePurpose,
+)
+from .model.schedule import MAX_DURATION_S, MAX_ENTRIES, PMaxScheduleEntry, SAScheduleList, SAScheduleTuple
+from .model.units import PhysicalValue, Unit
+
+log = logging.getLogger(__name__)
+
+FULL_DAY_S = 86_400
+_RECURRENCE_S = {"Daily": 86_400, "Weekly": 7 * 86_400}
+
+ScheduleListener = Callable[[int], None]
+
+
+class ScheduleInputError(ValueError):
+    """A profile or query the ScheduleManager cannot use; the message names the field."""
+
+
+@frozen
+class EvseMaximum:
+    """The EVSE's own maximum (configuration / rated output), used where no profile applies."""
+
+    max_power_W: float | None = None
+    max_current_A: float | None = None
+    nominal_voltage_V: float = 230.0
+    phases: int = 3
+
+    def as_W(self, nominal_voltage_V: float, phases: int) -> float:
+        caps = []
+        if self.max_power_W is not None:
+            caps.append(self.max_power_W)
+        if self.max_current_A is not None:
+            caps.append(self.max_current_A * nominal_voltage_V * phases)
+        return min(caps) if caps else math.inf
+
+
+@frozen
+class _Limit:
+    """One candidate limit in W plus the phase count it was given for."""
+
+    watts: float
+    phases: int
+    schedule_id: int | None = None
+
+
+@frozen
+class _Transaction:
+    transaction_id: str
+    start: datetime
+
+
+def encodable_pmax_W(watts: float) -> float:
+    """Largest value <= `watts` (>= 0) that an ISO 15118-2 PhysicalValue in W can carry."""
+    watts = max(0.0, watts)
+    pv = PhysicalValue.from_number(round(watts, 3), Unit.WATT)
+    if pv.value > watts + 1e-9:
+        pv = PhysicalValue(pv.mantissa - 1, pv.exponent, Unit.WATT)
+    return pv.value
+
+
+class ScheduleManager:
+    """Holds charging profiles and preferences per EVSE and computes what may be offered."""
+
+    def __init__(self) -> None:
+        self._profiles: dict[tuple[str, int], ChargingLimitProfile] = {}
+        self._preferences: dict[int, ChargingPreferences] = {}
+        self._maximum: dict[int, EvseMaximum] = {}
+        self._transactions: dict[int, _Transaction] = {}
+        self._listeners: list[ScheduleListener] = []
+
+    # ------------------------------------------------------------------ inputs
+
+    def set_evse_maximum(
+        self,
+        evse_index: int,
+        *,
+        max_power_W: float | None = None,
+        max_current_A: float | None = None,
+        nominal_voltage_V: float = 230.0,
+        phases: int = 3,
+    ) -> None:
+        """The EVSE's own limit (config max_current_import_A, rated DC power)."""
+        self._maximum[evse_index] = EvseMaximum(max_power_W, max_current_A, nominal_voltage_V, phases)
+        self._notify(evse_index)
+
+    def begin_transaction(self, evse_index: int, transaction_id: str, start: datetime) -> None:
+        """Relative profiles count from here; TxProfiles of this transaction become valid."""
+        self._transactions[evse_index] = _Transaction(transaction_id, start)
+        self._notify(evse_index)
+
+    def end_transaction(self, evse_index: int) -> None:
+        if self._transactions.pop(evse_index, None) is not None:
+            self._notify(evse_index)
+
+    def set_profile(self, profile: ChargingLimitProfile) -> None:
+        """Add a profile; the same (source, profile_id) replaces the previous one."""
+        if not isinstance(profile, ChargingLimitProfile):
+            raise ScheduleInputError(f"set_profile needs a ChargingLimitProfile, got {type(profile).__name__}")
+        if profile.purpose is ProfilePurpose.STATION_MAX and profile.evse_index != 0:
+            raise ScheduleInputError(
+                f"profile {profile.source}/{profile.profile_id}: ChargingStationMaxProfile needs evse_index 0"
+            )
+        if profile.purpose is ProfilePurpose.STATION_MAX and profile.kind is ProfileKind.RELATIVE:
+            raise ScheduleInputError(
+                f"profile {profile.source}/{profile.profile_id}: ChargingStationMaxProfile must not be Relative"
+            )
+        if profile.kind is ProfileKind.RECURRING and profile.recurrency not in _RECURRENCE_S:
+            raise ScheduleInputError(
+                f"profile {profile.source}/{profile.profile_id}: recurrency must be Daily or Weekly, "
+                f"got {profile.recurrency!r}"
+            )
+        if profile.stack_level < 0:
+            raise ScheduleInputError(
+                f"profile {profile.source}/{profile.profile_id}: stack_level must be >= 0, got {profile.stack_level}"
+            )
+        for other in self._profiles.values():
+            if (
+                profile.purpose is ProfilePurpose.TX
+                and other.purpose is ProfilePurpose.TX
+                and (other.source, other.profile_id) != (profile.source, profile.profile_id)
+                and other.transaction_id == profile.transaction_id
+                and other.stack_level == profile.stack_level
+            ):
+                raise ScheduleInputError(
+                    f"profile {profile.source}/{profile.profile_id}: a TxProfile with stack level "
+                    f"{profile.stack_level} already exists for transaction {profile.transaction_id}"
+                )
+        self._profiles[(profile.source, profile.profile_id)] = profile
+        self._notify(profile.evse_index)
+
+    def clear_profiles(
+        self,
+        *,
+        source: str | None = None,
+        profile_id: int | None = None,
+        purpose: ProfilePurpose | None = None,
+        evse_index: int | None = None,
+        stack_level: int | None = None,
+    ) -> int:
+        """Remove every profile matching all given criteria; returns how many were removed."""
+        gone = [
+            key
+            for key, p in self._profiles.items()
+            if (source is None or p.source == source)
+            and (profile_id is None or p.profile_id == profile_id)
+            and (purpose is None or p.purpose is purpose)
+            and (evse_index is None or p.evse_index == evse_index)
+            and (stack_level is None or p.stack_level == stack_level)
+        ]
+        touched = {self._profiles[key].evse_index for key in gone}
+        for key in gone:
+            del self._profiles[key]
+        for index in touched:
+            self._notify(index)
+        return len(gone)
+
+    def profiles(self, evse_index: int | None = None) -> list[ChargingLimitProfile]:
+        """Profiles that apply to `evse_index` (its own and the station-wide ones), or all."""
+        return [p for p in self._profiles.values() if evse_index is None or p.evse_index in (0, evse_index)]
+
+    def set_preferences(self, evse_index: int, preferences: ChargingPreferences) -> None:
+        if not isinstance(preferences, ChargingPreferences):
+            raise ScheduleInputError(f"set_preferences needs ChargingPreferences, got {type(preferences).__name__}")
+        self._preferences[evse_index] = preferences
+        self._notify(evse_index)
+
+    def clear_preferences(self, evse_index: int) -> None:
+        if self._preferences.pop(evse_index, None) is not None:
+            self._notify(evse_index)
+
+    def preferences(self, evse_index: int) -> ChargingPreferences | None:
+        return self._preferences.get(evse_index)
+
+    def subscribe(self, listener: ScheduleListener) -> None:
+        """`listener(evse_index)` after every change of that EVSE's limits."""
+        self._listeners.append(listener)
+
+    def _notify(self, evse_index: int) -> None:
+        targets = [evse_index] if evse_index != 0 else (sorted(self._maximum) or [0])
+        for index in targets:
+            for listener in list(self._listeners):
+                try:
+                    listener(index)
+                except Exception:  # noqa: BLE001 - one listener must not break the others
+                    log.exception("schedule listener failed for evse %s", index)
+
+    # ------------------------------------------------------------------ composite
+
+    def composite(
+        self,
+        evse_index: int,
+        start: datetime,
+        duration_s: int,
+        unit: RateUnit = RateUnit.W,
+        *,
+        nominal_voltage_V: float = 230.0,
+        phases: int = 3,
+        evse_max_W: float | None = None,
+    ) -> CompositeSchedule:
+        """The effective limit from `start` for `duration_s` (uplinks.md 3.2)."""
+        if duration_s <= 0:
+            raise ScheduleInputError(f"composite duration_s must be > 0, got {duration_s}")
+        if start.tzinfo is None:
+            raise ScheduleInputError("composite start must be timezone-aware (UTC)")
+        own = self._maximum.get(evse_index, EvseMaximum()).as_W(nominal_voltage_V, phases)
+        if evse_max_W is not None:
+            own = min(own, evse_max_W)
+        if math.isinf(own):
+            raise ScheduleInputError(
+                f"evse {evse_index}: no maximum known; call set_evse_maximum or pass evse_max_W"
+            )
+        candidates = self.profiles(evse_index)
+        points = {0, int(duration_s)}
+        for p in candidates:
+            points.update(self._breakpoints(p, evse_index, start, duration_s))
+        ordered = sorted(b for b in points if 0 <= b <= duration_s)
+        periods: list[LimitPeriod] = []
+        for a in ordered[:-1]:
+            t = start + timedelta(seconds=a)
+            limit = self._limit_at(evse_index, t, candidates, own, nominal_voltage_V, phases)
+            value = self._in_unit(limit, unit, nominal_voltage_V)
+            period = LimitPeriod(a, value, limit.phases if unit is RateUnit.A else None)
+            if periods and periods[-1].limit == period.limit and periods[-1].number_phases == period.number_phases:
+                continue
+            periods.append(period)
+        return CompositeSchedule(evse_index=evse_index, start=start, duration_s=int(duration_s), unit=unit, periods=periods)
+
+    def limit_now_W(self, evse_index: int, now: datetime, *, nominal_voltage_V: float = 230.0, phases: int = 3, evse_max_W: float | None = None) -> float:
+        """The limit in force at `now` in W (for live limits in the charge loop)."""
+        own = self._maximum.get(evse_index, EvseMaximum()).as_W(nominal_voltage_V, phases)
+        if evse_max_W is not None:
+            own = min(own, evse_max_W)
+        return self._limit_at(evse_index, now, self.profiles(evse_index), own, nominal_voltage_V, phases).watts
+
+    @staticmethod
+    def _in_unit(limit: _Limit, unit: RateUnit, nominal_voltage_V: float) -> float:
+        if unit is RateUnit.W:
+            return round(limit.watts, 1)
+        return round(limit.watts / (nominal_voltage_V * limit.phases), 1)
+
+    def _anchor(self, p: ChargingLimitProfile, evse_index: int, t: datetime, fallback: datetime) -> datetime | None:
+        if p.kind is ProfileKind.RELATIVE:
+            tx = self._transactions.get(evse_index)
+            return tx.start if tx else fallback
+        assert p.start is not None
+        if p.kind is ProfileKind.RECURRING:
+            period = _RECURRENCE_S[p.recurrency or "Daily"]
+            if t < p.start:
+                return None
+            k = int((t - p.start).total_seconds() // period)
+            return p.start + timedelta(seconds=k * period)
+        return p.start
+
+    def _breakpoints(self, p: ChargingLimitProfile, evse_index: int, start: datetime, duration_s: int) -> set[int]:
+        end = start + timedelta(seconds=duration_s)
+        anchors: list[datetime] = []
+        if p.kind is ProfileKind.RECURRING:
+            assert p.start is not None
+            period = _RECURRENCE_S[p.recurrency or "Daily"]
+            first = self._anchor(p, evse_index, max(start, p.start), start) or p.start
+            a = first
+            while a < end:
+                anchors.append(a)
+                a += timedelta(seconds=period)
+        else:
+            anchor = self._anchor(p, evse_index, start, start)
+            if anchor is not None:
+                anchors.append(anchor)
+        times: list[datetime] = []
+        for anchor in anchors:
+            times.extend(anchor + timedelta(seconds=per.start_s) for per in p.periods)
+            if p.duration_s is not None:
+                times.append(anchor + timedelta(seconds=p.duration_s))
+        times.extend(x for x in (p.valid_from, p.valid_to) if x is not None)
+        return {math.ceil((x - start).total_seconds()) for x in times}
+
+    def _profile_limit(self, p: ChargingLimitProfile, evse_index: int, t: datetime, nominal_voltage_V: float, phases: int) -> _Limit | None:
+        if p.valid_from is not None and t < p.valid_from:
+            return None
+        if p.valid_to is not None and t >= p.valid_to:
+            return None
+        if p.purpose is ProfilePurpose.TX:
+            tx = self._transactions.get(evse_index)
+            if tx is None or tx.transaction_id != p.transaction_id:
+                return None
+        anchor = self._anchor(p, evse_index, t, t)
+        if anchor is None:
+            return None
+        offset = (t - anchor).total_seconds()
+        if offset < 0 or (p.duration_s is not None and offset >= p.duration_s):
+            return None
+        period = p.periods[0]
+        for candidate in p.periods:
+            if candidate.start_s <= offset:
+                period = candidate
+        n = period.number_phases or phases
+        watts = period.limit if p.unit is RateUnit.W else period.limit * nominal_voltage_V * n
+        return _Limit(max(0.0, watts), n, p.schedule_id)
+
+    def _purpose_limit(self, purpose: ProfilePurpose, evse_index: int, t: datetime, candidates, nominal_voltage_V: float, phases: int) -> _Limit | None:
+        best: tuple[tuple[int, int], _Limit] | None = None
+        for p in candidates:
+            if p.purpose is not purpose:
+                continue
+            limit = self._profile_limit(p, evse_index, t, nominal_voltage_V, phases)
+            if limit is None:
+                continue
+            rank = (p.stack_level, 1 if p.evse_index == evse_index else 0)
+            if best is None or rank > best[0]:
+                best = (rank, limit)
+        return best[1] if best else None
+
+    def _limit_at(self, evse_index: int, t: datetime, candidates, own_W: float, nominal_voltage_V: float, phases: int) -> _Limit:
+        base = self._purpose_limit(ProfilePurpose.TX, evse_index, t, candidates, nominal_voltage_V, phases)
+        if base is None:
+            base = self._purpose_limit(ProfilePurpose.TX_DEFAULT, evse_index, t, candidates, nominal_voltage_V, phases)
+        result = base if base is not None else _Limit(own_W, phases)
+        for purpose in (ProfilePurpose.STATION_MAX, ProfilePurpose.EXTERNAL_CONSTRAINTS):
+            cap = self._purpose_limit(purpose, evse_index, t, candidates, nominal_voltage_V, phases)
+            if cap is not None and cap.watts < result.watts:
+                result = _Limit(cap.watts, cap.phases, result.schedule_id)
+        if own_W < result.watts:
+            result = _Limit(own_W, result.phases, result.schedule_id)
+        return result
+
+    # ------------------------------------------------------------------ SAScheduleList
+
+    def sa_schedule_list(
+        self,
+        evse_index: int,
+        now: datetime,
+        *,
+        max_entries: int | None,
+        departure_s: int | None,
+        evse_max_power_W: float,
+        nominal_voltage_V: float = 230.0,
+        phases: int = 3,
+    ) -> SAScheduleList:
+        """The schedule offered in ChargeParameterDiscoveryRes (charging-domain.md 6.1).
+
+        Entry starts are seconds from `now`. Covers `departure_s` when the EV gave one, else
+        24 h. At most `max_entries` entries (MaxEntriesSAScheduleTuple); where entries must be
+        merged the lower PMax is kept, so the offer never exceeds a limit.
+        """
+        horizon = int(departure_s) if departure_s else FULL_DAY_S
+        cap_entries = MAX_ENTRIES if max_entries is None else max(1, min(int(max_entries), MAX_ENTRIES))
+        horizon = min(horizon, cap_entries * MAX_DURATION_S)
+        comp = self.composite(
+            evse_index, now, horizon, RateUnit.W, nominal_voltage_V=nominal_voltage_V, phases=phases, evse_max_W=evse_max_power_W
+        )
+        segments = [(p.start_s, p.limit) for p in comp.periods]
+        segments = self._shape(evse_index, now, segments, horizon)
+        entries = _to_entries(segments, horizon, cap_entries)
+        tuple_id = self._tuple_id(evse_index, now)
+        return SAScheduleList([SAScheduleTuple(tuple_id, entries)])
+
+    def _tuple_id(self, evse_index: int, now: datetime) -> int:
+        for purpose in (ProfilePurpose.TX, ProfilePurpose.TX_DEFAULT):
+            limit = self._purpose_limit(purpose, evse_index, now, self.profiles(evse_index), 230.0, 3)
+            if limit is not None:
+                sid = limit.schedule_id
+                return sid if sid is not None and 1 <= sid <= 255 else 1
+        return 1
+
+    def _shape(self, evse_index: int, now: datetime, segments: list[tuple[int, float]], horizon: int) -> list[tuple[int, float]]:
+        """Apply ChargingPreferences: evenly spread the energy need up to the departure
+        (CHEAP, GREEN, REGULAR) by water-filling under the composite limits; FAST keeps the
+        earliest-feasible plan (the composite itself). Infeasible needs keep the composite."""
+        pref = self._preferences.get(evse_index)
+        if pref is None or pref.departure is None or not pref.energy_need_Wh or pref.profile_type == "FAST":
+            return segments
+        until = int((pref.departure - now).total_seconds())
+        if until <= 0:
+            return segments
+        until = min(until, horizon)
+        bounds = sorted({s for s, _ in segments if s < until} | {until})
+        cut = [(s, _value_at(segments, s)) for s in bounds[:-1]]
+        spans = [(s, e - s, lim) for (s, lim), e in zip(cut, bounds[1:])]
+        need_Ws = pref.energy_need_Wh * 3600.0
+        if sum(d * lim for _, d, lim in spans) <= need_Ws:
+            return segments
+        lo, hi = 0.0, max(lim for _, _, lim in spans)
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if sum(d * min(lim, mid) for _, d, lim in spans) >= need_Ws:
+                hi = mid
+            else:
+                lo = mid
+        level = hi
+        shaped = [(s, min(lim, level)) for s, _, lim in spans]
+        shaped += [(s, v) for s, v in segments if s >= until]
+        if until not in {s for s, _ in shaped}:
+            shaped.append((until, _value_at(segments, until)))
+        return sorted(shaped)
+
+
+def _value_at(segments: list[tuple[int, float]], t: int) -> float:
+    value = segments[0][1]
+    for s, v in segments:
+        if s <= t:
+            value = v
+    return value
+
+
+def _to_entries(segments: list[tuple[int, float]], horizon: int, max_entries: int) -> list[PMaxScheduleEntry]:
+    """Segments (start, W) -> PMax entries: merge equal neighbours, split entries longer than
+    24 h, merge (keeping the lower PMax) down to max_entries, encode PMax rounding down."""
+    merged: list[list[float]] = []
+    for s, v in segments:
+        v = encodable_pmax_W(v)
+        if merged and merged[-1][1] == v:
+            continue
+        merged.append([s, v])
+    spans = [[s, (merged[i + 1][0] if i + 1 < len(merged) else horizon) - s, v] for i, (s, v) in enumerate(merged)]
+    while len(spans) > max_entries:
+        # Merge the neighbour pair that loses the least energy (the merged span takes the min).
+        best_i, best_cost = 0, math.inf
+        for i in range(len(spans) - 1):
+            a, b = spans[i], spans[i + 1]
+            cost = abs(a[2] - b[2]) * (a[1] if a[2] > b[2] else b[1])
+            if cost < best_cost:
+                best_i, best_cost = i, cost
+        a, b = spans[best_i], spans[best_i + 1]
+        spans[best_i : best_i + 2] = [[a[0], a[1] + b[1], min(a[2], b[2])]]
+    out: list[list[float]] = []
+    for s, d, v in spans:
+        if out and out[-1][2] == v:
+            out[-1][1] += d
+        else:
+            out.append([s, d, v])
+    entries: list[PMaxScheduleEntry] = []
+    for i, (s, d, v) in enumerate(out):
+        last = i == len(out) - 1
+        start = int(s)
+        remaining = int(d)
+        while last and remaining > MAX_DURATION_S and len(entries) + 1 < max_entries:
+            entries.append(PMaxScheduleEntry(start, v))
+            start += MAX_DURATION_S
+            remaining -= MAX_DURATION_S
+        entries.append(PMaxScheduleEntry(start, v, min(remaining, MAX_DURATION_S) if last else None))
+    return entries
+
+
+__all__ = ["ScheduleManager", "ScheduleInputError", "EvseMaximum", "encodable_pmax_W", "FULL_DAY_S"]
