@@ -229,6 +229,7 @@ class HlcHandler:
             phases=m.phases,
         )
         s.schedules = schedules
+        s.renegotiation_pending = False  # this offer already reflects the current limits
         m.emit(ev.EVSELimitsOffered, ac=ac_param, dc=dc_param)
         m.emit(ev.ScheduleOffered, schedules=schedules, reason="renegotiation" if e.renegotiation else "initial")
         notification = EVSENotification.NONE
@@ -274,6 +275,9 @@ class HlcHandler:
             s.power_delivery_started = True
             m.set_state(EvseState.CHARGING, "PowerDelivery(Start)")
             m.meter_sample()
+            if s.renegotiation_pending:
+                s.renegotiation_pending = False
+                m.request_renegotiation()
             return PowerDeliveryAnswer()
         if e.progress is ChargeProgress.RENEGOTIATE:
             m.notification = EVSENotification.NONE

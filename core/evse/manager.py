@@ -358,8 +358,15 @@ class EvseManager(PilotHandling, RemoteControl):
         s = self.session
         if s is None or s.finished:
             return
-        if s.hlc and self.state is EvseState.CHARGING and s.protocol is not None and s.protocol.value != "din":
+        renegotiable = s.hlc and s.protocol is not None and s.protocol.value != "din"
+        if renegotiable and self.state is EvseState.CHARGING:
             self.request_renegotiation()
+        elif renegotiable and s.schedules is not None and self.state in (
+            EvseState.PREPARING, EvseState.CABLE_CHECK, EvseState.PRECHARGE, EvseState.RENEGOTIATING
+        ):
+            # 6.2: ReNegotiation can only travel in loop responses; remember the change and ask
+            # as soon as PowerDelivery(Start) puts the session into the charge loop.
+            s.renegotiation_pending = True
         elif not s.hlc and not self.is_dc:
             self.spawn(self.ac.apply_pwm())
 

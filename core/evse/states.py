@@ -111,6 +111,7 @@ class SessionContext:
     finished: bool = False
     cable_check_passed: bool = False
     power_delivery_started: bool = False
+    renegotiation_pending: bool = False  # limits changed after the offer, before the charge loop
     extra: dict = field(factory=dict)
 
     @property

@@ -369,3 +369,33 @@ def test_unplug_in_every_state(virtual_loop, make_harness, stage):
         await h.station.stop()
 
     virtual_loop(scenario())
+
+
+def test_profile_changed_before_the_charge_loop_is_renegotiated_once_charging(virtual_loop, make_harness):
+    """A limit that changes after the offer but before PowerDelivery(Start) must not be lost:
+    ReNegotiation can only travel in loop responses, so it goes out with the first one."""
+
+    async def scenario():
+        h = await make_harness()
+        cpd = await h.dc_until_charge_parameters()
+        assert cpd.schedules.tuples[0].entries[0].pmax_W > 11_000.0
+        await h.cable_check()
+        h.station.schedules.set_profile(ChargingLimitProfile(
+            source="ocpi", profile_id=9, purpose=ProfilePurpose.TX, kind=ProfileKind.RELATIVE,
+            periods=[LimitPeriod(0, 11_000.0)], transaction_id=h.session_id, evse_index=1))
+        assert not h.link.notifications, "nothing can be notified before the charge loop"
+        await h.precharge()
+        pd = await h.link.send(PowerDeliveryRequest(progress=ChargeProgress.START, tuple_id=1))
+        assert pd.response_code is ResponseCode.OK
+        first = (await h.loop(n=1))[0]
+        assert first.notification is EVSENotification.RENEGOTIATION
+        await h.link.send(PowerDeliveryRequest(progress=ChargeProgress.RENEGOTIATE))
+        again = await h.link.send(ChargeParameterRequest(mode=EnergyTransferMode.DC_EXTENDED, dc=h.dc_param(),
+                                                         renegotiation=True, max_entries=12))
+        assert again.schedules.tuples[0].entries[0].pmax_W == 11_000.0
+        await h.link.send(PowerDeliveryRequest(progress=ChargeProgress.START, tuple_id=1))
+        assert (await h.loop(n=1))[0].notification is EVSENotification.NONE
+        await h.stop_dc()
+        await h.station.stop()
+
+    virtual_loop(scenario())

@@ -19,6 +19,19 @@ def freev2g(ns: str, *args: str, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
+def wait_for_line(proc: subprocess.Popen, text: str, max_lines: int = 200) -> list[str]:
+    """Read the process's output until a line containing `text` (it announces readiness)."""
+    seen = []
+    for _ in range(max_lines):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"{text!r} never appeared; output: {''.join(seen)[-2000:]}")
+
+
 def test_station_charges_against_emulator_over_veth(tmp_path):
     cfg = tmp_path / "station.toml"
     cfg.write_text(textwrap.dedent("""
@@ -31,6 +44,7 @@ def test_station_charges_against_emulator_over_veth(tmp_path):
     with veth_pair() as (hns, hif, mns, mif):
         emu = freev2g(mns, "emulate", "--iface", mif, "--role", "evse", "--mac", MAC, "--sessions", "1")
         try:
+            wait_for_line(emu, "emulating an EVSE module")  # its socket is open: no start-up race
             info = subprocess.run(["ip", "netns", "exec", hns, sys.executable, "-m", "freev2g.cli", "whitebeet", "info",
                                    "--iface", hif, "--timeout", "5"], capture_output=True, text=True, timeout=60)
             assert "firmware: 1.2.0.0" in info.stdout, info.stdout + info.stderr
