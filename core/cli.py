@@ -24,7 +24,7 @@ from .plugins import FreeV2GPluginManager, get_plugin_manager
 from .registry import DuplicateRegistration
 
 # Built-in command modules: each has `add_commands(cli)`.
-BUILTIN_COMMAND_MODULES: tuple[str, ...] = ()
+BUILTIN_COMMAND_MODULES: tuple[str, ...] = ("freev2g.sim_cli",)
 
 
 class _JsonFormatter(logging.Formatter):

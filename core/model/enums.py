@@ -106,6 +106,7 @@ class EVSENotification(str, Enum):
     NONE = "None"
     STOP_CHARGING = "StopCharging"
     RENEGOTIATION = "ReNegotiation"
+    PAUSE = "Pause"  # ISO 15118-20 EVSENotification (ISO15118_ev pause_from_charger)
 
 
 class EVErrorCode(str, Enum):

@@ -1,0 +1,256 @@
+"""CLI: `freev2g simulate` (EV + EVSE in one process), `freev2g evse` and `freev2g ev` (one side
+each, joined by virtual_plc's socket medium). Added by `add_commands(cli)` (built-in module).
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+
+from .clock import Clock, run as run_loop
+from .config import ConfigError, load_station_config
+from .model.enums import Protocol
+
+DEFAULT_SOCKET = "/tmp/freev2g-virtual-plc.sock"
+
+
+def _speed(value: str) -> float | None:
+    if value.strip().lower() in ("max", "none", "0"):
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise click.BadParameter(f"speed must be a number or 'max', got {value!r}") from None
+    if not speed > 0:
+        raise click.BadParameter(f"speed must be > 0 or 'max', got {value!r}")
+    return speed
+
+
+def _load_configs(pm, config: str | None, ev_config: str | None, scenario: str | None):
+    from .ev.config import load_ev_config
+    from .ev.scenario import load_scenario
+
+    try:
+        types = {r.name: r.config_type for r in pm.registries().uplinks.all()}
+        station = load_station_config(config, uplink_types=types) if config else None
+        car = load_ev_config(ev_config) if ev_config else None
+        sc = load_scenario(scenario) if scenario else None
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"{exc.source}: {problem}", err=True)
+        raise SystemExit(2) from None
+    return station, car, sc
+
+
+class _Console:
+    """Session log lines, plus a live status line when stdout is a TTY."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self._status = ""
+        self._last = 0.0
+
+    def line(self, text: str) -> None:
+        if self.tty and self._status:
+            click.echo("\r\033[K", nl=False)
+        click.echo(text)
+        if self.tty and self._status:
+            click.echo(self._status, nl=False)
+
+    def status(self, ev) -> None:
+        if not self.tty or ev is None:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        power = ev.samples[-1][3] / 1000.0 if ev.samples else 0.0
+        self._status = f"[{ev.phase}] SoC {ev.soc_pct():5.1f} %  power {power:6.1f} kW"
+        click.echo("\r\033[K" + self._status, nl=False)
+
+    def done(self) -> None:
+        if self.tty and self._status:
+            click.echo("\r\033[K", nl=False)
+            self._status = ""
+
+
+@click.command("simulate")
+@click.option("--protocol", type=click.Choice([p.value for p in Protocol]), default="iso2", show_default=True)
+@click.option("--mode", type=click.Choice(["ac", "dc", "dc_bpt"]), default="dc", show_default=True)
+@click.option("--scale", is_flag=True, help="Send and journal the SCALE data extensions.")
+@click.option("--scenario", type=click.Path(dir_okay=False), help="Scenario TOML (default: plug in, charge, unplug).")
+@click.option("--speed", default="1", show_default=True, help="1 = real time, N = N x faster, max = virtual time.")
+@click.option("--config", type=click.Path(dir_okay=False), help="station.toml")
+@click.option("--ev-config", type=click.Path(dir_okay=False), help="car.toml or FreeV2G ev.json")
+@click.option("--journal", type=click.Path(dir_okay=False), help="Session journal (sqlite).")
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Write journal, plot.svg and summary.json here.")
+@click.option("--quiet", is_flag=True, help="Only the summary.")
+@click.pass_obj
+def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_config, journal, report_dir, quiet) -> None:
+    """Run an EV and an EVSE in one process over the virtual link and print the session."""
+    from .session_log import SessionLog, format_summary
+    from .simulate import Simulation, SimulationError, SimulationOptions
+
+    station, car, sc = _load_configs(pm, config, ev_config, scenario)
+    try:
+        opts = SimulationOptions(
+            protocol=Protocol(protocol), mode=mode, scale=scale, speed=_speed(speed), station_config=station,
+            ev_config=car, scenario=sc, journal_path=journal, report_dir=report_dir,
+        )
+    except SimulationError as exc:
+        raise click.UsageError(str(exc)) from None
+    console = _Console(sys.stdout.isatty())
+
+    async def main():
+        sim = Simulation(opts, pm)
+        log = SessionLog(console.line, None)
+        if not quiet:
+            sim.subscribe(log.on_event)
+        try:
+            await sim.start()
+            log.clock = sim.clock
+            if not quiet:
+                sim.ev.subscribe_trace(log.on_link)
+            sim.ev.subscribe_trace(lambda e, a: console.status(sim.ev))
+            return await sim.run()
+        finally:
+            await sim.stop()
+
+    started = time.monotonic()
+    try:
+        result = run_loop(main(), virtual_time=opts.speed is None)
+    except SimulationError as exc:
+        console.done()
+        raise click.ClickException(str(exc)) from None
+    console.done()
+    for text in format_summary(result):
+        click.echo(text)
+    click.echo(f"  wall time       : {time.monotonic() - started:.1f} s")
+    if result.journal_path:
+        click.echo(f"Journal: {result.journal_path}")
+    if report_dir:
+        click.echo(f"Report: {Path(report_dir).resolve()} (summary.json, plot.svg, journal.sqlite)")
+    if not result.ok:
+        raise SystemExit(1)
+
+
+def _socket_options(options: dict[str, Any], path: str) -> dict[str, Any]:
+    return {**options, "medium": "socket", "path": options.get("path", path)}
+
+
+@click.command("evse")
+@click.option("--config", type=click.Path(dir_okay=False), help="station.toml (default: a DC sim station)")
+@click.option("--socket", "socket_path", default=DEFAULT_SOCKET, show_default=True, help="virtual_plc socket path")
+@click.option("--speed", default="1", show_default=True)
+@click.option("--sessions", type=int, default=0, help="Exit after this many finished sessions (0 = run until stopped).")
+@click.pass_obj
+def evse_command(pm, config, socket_path, speed, sessions) -> None:
+    """Run the charger side; a `freev2g ev` in another terminal plays the car."""
+    from .session_log import SessionLog
+    from .simulate import SimulationOptions, default_station_config
+
+    station_cfg, _, _ = _load_configs(pm, config, None, None)
+    station_cfg = station_cfg or default_station_config(SimulationOptions())
+    link = attrs.evolve(station_cfg.link, options=_socket_options(station_cfg.link.options, socket_path))
+    station_cfg = attrs.evolve(station_cfg, link=link)
+    spd = _speed(speed) or 1.0
+
+    async def main():
+        from .evse.station import Station
+        from .model.events import SessionFinished
+
+        clock = Clock(spd)
+        done = asyncio.Event()
+        count = 0
+        log = SessionLog(click.echo, clock)
+
+        def on_event(e):
+            nonlocal count
+            log.on_event(e)
+            if isinstance(e, SessionFinished):
+                count += 1
+                if sessions and count >= sessions:
+                    done.set()
+
+        # One dict for both: the socket medium's board server serves shared["sim_model"] to the EV.
+        shared: dict = {}
+        station = Station(station_cfg, pm=pm, clock=clock, board_shared=shared, link_shared=shared,
+                          journal_path=station_cfg.journal)
+        station.subscribe(on_event)
+        _stop_on_signals(done)
+        await station.start()
+        click.echo(f"EVSE {station_cfg.evse.evse_id} ready on {link.options['path']}; waiting for an EV")
+        try:
+            await done.wait()
+        finally:
+            await station.stop()
+
+    asyncio.run(main())
+
+
+@click.command("ev")
+@click.option("--config", "ev_config", type=click.Path(dir_okay=False), help="car.toml or FreeV2G ev.json")
+@click.option("--socket", "socket_path", default=DEFAULT_SOCKET, show_default=True)
+@click.option("--protocol", type=click.Choice([p.value for p in Protocol]), default="iso2", show_default=True)
+@click.option("--mode", type=click.Choice(["ac", "dc", "dc_bpt"]), default="dc", show_default=True)
+@click.option("--scenario", type=click.Path(dir_okay=False))
+@click.option("--speed", default="1", show_default=True)
+@click.pass_obj
+def ev_command(pm, ev_config, socket_path, protocol, mode, scenario, speed) -> None:
+    """Run the car side against a `freev2g evse` over the socket medium."""
+    from .ev.config import EvConfig
+    from .ev.controller import EvController
+    from .ev.runner import ScenarioRunner
+    from .ev.scenario import Scenario, ScenarioStepFailed
+    from .registry import BoardContext, LinkContext
+    from .session_log import SessionLog
+    from .simulate import SimulationOptions, ev_board_options
+
+    _, car, sc = _load_configs(pm, None, ev_config, scenario)
+    car = car or EvConfig()
+    opts = SimulationOptions(protocol=Protocol(protocol), mode=mode)
+    spd = _speed(speed) or 1.0
+
+    async def main() -> int:
+        clock = Clock(spd)
+        regs = pm.registries()
+        board_opts = {**ev_board_options(car), "path": socket_path}
+        board = regs.boards.get("ev_board", "virtual_remote").factory(board_opts, BoardContext(clock=clock, station_id="ev"))
+        link_opts = _socket_options({"protocols": [protocol]}, socket_path)
+        link = regs.links.get("virtual", "ev").factory(link_opts, LinkContext(clock=clock, boards={"ev_board": board}))
+        ev = EvController(car, board=board, link=link, clock=clock)
+        log = SessionLog(click.echo, clock)
+        ev.subscribe_trace(log.on_link)
+        await ev.open()
+        try:
+            await ScenarioRunner(ev, clock=clock, mode=opts.energy_mode).run(sc or Scenario.default())
+        except ScenarioStepFailed as exc:
+            click.echo(str(exc), err=True)
+            return 1
+        finally:
+            await ev.close()
+        return 0
+
+    raise SystemExit(asyncio.run(main()))
+
+
+def _stop_on_signals(event: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, event.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+
+
+def add_commands(cli: click.Group) -> None:
+    """Register simulate, evse and ev on the root group (BUILTIN_COMMAND_MODULES)."""
+    cli.add_command(simulate_command)
+    cli.add_command(evse_command)
+    cli.add_command(ev_command)
