@@ -49,6 +49,8 @@ SessionListener = Callable[[SessionEvent], None]
 @runtime_checkable
 class StationApi(Protocol):
     station_id: str
+    vendor: str  # BootNotification chargingStation.vendorName
+    model: str
 
     @property
     def clock(self): ...  # freev2g.clock.Clock

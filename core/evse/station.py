@@ -46,6 +46,8 @@ class Station:
         self.pm = pm
         self._clock = clock
         self.station_id = config.station.id
+        self.vendor = config.station.vendor
+        self.model = config.station.model
         self.board_shared = board_shared if board_shared is not None else {}
         self.link_shared = link_shared if link_shared is not None else {}
         self._journal_path = journal_path or config.journal
