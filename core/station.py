@@ -71,6 +71,13 @@ class StationApi(Protocol):
     async def remote_start(self, evse_index: int, id_token: str) -> bool:
         """Authorize the next (or the waiting) session on that EVSE."""
 
+    async def present_id_token(self, evse_index: int, id_token: str, token_type: str = "ISO14443") -> None:
+        """A token was presented locally (RFID reader, app): the EvseManager asks the policy
+        hook, else emits AuthorizationRequested for the uplinks to decide."""
+
+    async def reject_authorization(self, evse_index: int, reason: str = "") -> bool:
+        """Refuse the waiting authorization (e.g. the CSMS answered Invalid)."""
+
     async def remote_stop(self, evse_index: int, cause: StopCause = StopCause.REMOTE_STOP) -> bool: ...
 
     async def unlock_connector(self, evse_index: int) -> bool: ...

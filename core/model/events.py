@@ -51,6 +51,21 @@ class SessionStarted(SessionEvent):
 
 
 @frozen(kw_only=True)
+class AuthorizationRequested(SessionEvent):
+    """The EvseManager waits for an authorization decision that no policy hook gave.
+
+    Uplinks may check the token with their backend (OCPP Authorize) and answer with
+    `station.remote_start(evse_index, id_token)` or `station.reject_authorization(...)`.
+    `id_token` is what identified the user: an RFID/app token presented with
+    `station.present_id_token`, the eMAID (PnC, `method` Contract) or the EVCCID (autocharge).
+    """
+
+    method: PaymentOption = PaymentOption.EXTERNAL_PAYMENT
+    id_token: str | None = None
+    token_type: str | None = None  # "ISO14443" | "eMAID" | "MacAddress" | "Central" | ...
+
+
+@frozen(kw_only=True)
 class Authorized(SessionEvent):
     method: PaymentOption = PaymentOption.EXTERNAL_PAYMENT
     id_token: str | None = None

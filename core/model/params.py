@@ -17,6 +17,9 @@ from .enums import EnergyTransferMode, EVErrorCode, EVSEStatusCode, IsolationLev
 class ScaleNeeds:
     """SCALE extension fields carried in ChargeParameterDiscoveryReq (seed 002 sections 9.1, 13.1).
 
+    ISO 15118-20 carries several of them natively (ScheduleExchangeReq: EVMinimum/Maximum
+    EnergyRequest, MinimumSOC, TargetSOC); the -20 link fills the same fields from there.
+
     AC adds `ev_max_power_W` and `ev_min_current_A`. The V2X pair is carried by ISO 15118-20
     BPT parameter discovery: `remaining_v2g_energy_Wh` and `round_trip_efficiency_pct`.
     """
@@ -25,6 +28,7 @@ class ScaleNeeds:
     ev_min_energy_request_Wh: float | None = field(default=None, validator=non_negative)
     ev_max_soc_pct: float | None = field(default=None, validator=percent)
     ev_min_soc_pct: float | None = field(default=None, validator=percent)
+    ev_target_soc_pct: float | None = field(default=None, validator=percent)  # -20 TargetSOC
     ev_max_power_W: float | None = field(default=None, validator=non_negative)
     ev_min_current_A: float | None = field(default=None, validator=non_negative)
     remaining_v2g_energy_Wh: float | None = field(default=None, validator=non_negative)
