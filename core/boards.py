@@ -104,6 +104,14 @@ class IsolationReading:
 
 @runtime_checkable
 class IsolationMonitor(Protocol):
+    """IMD (charging-domain.md 5.1-5.3).
+
+    Optional: ``cable_voltage_V() -> float``, the DC voltage measured on the CABLE side of the
+    EVSE contactor (IMDs usually measure it; a bsp driver may offer it too). The EvseManager uses
+    it for WeldingDetection and to refuse unlocking a live DC connector; the supply-side reading of
+    the power supply cannot see a welded EV contactor (5.5).
+    """
+
     def subscribe(self, listener: BoardListener) -> None: ...
 
     async def start(self) -> None: ...
