@@ -86,6 +86,9 @@ def _protocols(value: Any) -> tuple[Protocol, ...]:
     return out
 
 
+_NUMBERS = ("loop_interval_s", "ac_loop_interval_s", "ac_nominal_voltage_V")
+
+
 @frozen(kw_only=True)
 class LinkOptions:
     protocols: tuple[Protocol, ...] = field(
@@ -97,6 +100,13 @@ class LinkOptions:
     slac: SlacTimings = field(factory=SlacTimings)
     loop_interval_s: float = 0.1  # EV: pause between two charge-loop requests (DC)
     ac_loop_interval_s: float = 1.0
+    # -20 AC carries powers only: the EV converts its current limits with this voltage, and the
+    # SECC uses it at ChargeParameterDiscovery, before the EVSE application has told its own
+    # nominal voltage (ACEVSEChargeParameter.nominal_voltage_V is used from then on).
+    ac_nominal_voltage_V: float = 230.0
+    # SECC, ISO 15118-2 with Contract payment: set ReceiptRequired in the loop responses and expect
+    # a MeteringReceiptReq after each (charging-domain.md 3.1 step 13 / 3.2 step 11a).
+    receipt_required: bool = False
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None, *, where: str = "link.options") -> LinkOptions:
@@ -120,6 +130,12 @@ class LinkOptions:
                         if not (k == "secc_app_deadline" and isinstance(v, bool)):
                             raise LinkOptionsError(f"{where}.{key}.{k}: expected a number >= 0, got {v!r}")
                 value = sub(**value)
+            elif key == "receipt_required" and not isinstance(value, bool):
+                raise LinkOptionsError(f"{where}.{key}: expected true or false, got {value!r}")
+            elif key in _NUMBERS and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+                                      or (key == "ac_nominal_voltage_V" and value == 0)):
+                raise LinkOptionsError(f"{where}.{key}: expected a number {'> 0' if key.endswith('_V') else '>= 0'}, "
+                                       f"got {value!r}")
             kwargs[key] = value
         opts = cls(**kwargs)
         if opts.medium not in ("inprocess", "socket"):

@@ -32,6 +32,7 @@ class ScriptedEvse:
     stall_on: tuple[type, ...] = ()
     max_power_W: float = 150_000.0
     evse_present_active_power_W: float | None = 7_000.0
+    nominal_voltage_V: float = 230.0
     events: list[Any] = field(factory=list)
     ended: asyncio.Event = field(factory=asyncio.Event)
     _auth_rounds: int = 0
@@ -57,7 +58,7 @@ class ScriptedEvse:
                                            min_voltage_V=150.0, max_discharge_power_W=50_000.0,
                                            max_discharge_current_A=100.0)
                 return L.ChargeParameterAnswer(dc=dc)
-            ac = ACEVSEChargeParameter(nominal_voltage_V=230.0, max_current_A=32.0, max_power_W=22_000.0,
+            ac = ACEVSEChargeParameter(nominal_voltage_V=self.nominal_voltage_V, max_current_A=32.0, max_power_W=22_000.0,
                                        present_active_power_W=self.evse_present_active_power_W)
             return L.ChargeParameterAnswer(ac=ac)
         elif isinstance(event, L.CableCheckRequest):

@@ -11,13 +11,9 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from freev2g.link import (
-    ACChargeLoopAnswer,
     CableCheckReady,
     CableCheckStatus,
-    DCChargeLoopAnswer,
-    EvChargeLoopStatus,
     EvChargeParametersNeeded,
-    EvLoopTargets,
     EvSessionRequest,
     EvSessionStarted,
     EvseParametersReceived,
@@ -35,9 +31,7 @@ from freev2g.link import (
 from freev2g.model.enums import (
     ChargeProgress,
     ChargingSession,
-    EVSENotification,
     EVSEProcessing,
-    EVSEStatusCode,
     PaymentOption,
     Protocol,
     ResponseCode,
@@ -48,6 +42,7 @@ from freev2g.model.params import DCEVStatus, EVSEOffer
 from ..medium import Medium, MediumClosed
 from ..messages import din, iso2
 from ..messages.common import V2GRequest
+from .loop import ChargeLoopSteps
 
 if TYPE_CHECKING:
     from .link import VirtualEvLink
@@ -68,7 +63,7 @@ class StopSession(Exception):
     pass
 
 
-class EvccSession:
+class EvccSession(ChargeLoopSteps):
     protocol = Protocol.ISO15118_2
     M: Any = iso2
 
@@ -305,67 +300,6 @@ class EvccSession:
                                         charging_profile=sel.profile if progress is ChargeProgress.START else (),
                                         dc_ev_status=self.ev_status if self.is_dc else None)
         return await self.call(req, self.t.ev_power_delivery(self.protocol))
-
-    # --- loop ---------------------------------------------------------------------------------
-
-    async def charge_loop(self) -> bool:
-        """Charge loop until a stop; returns True for a pause. Renegotiates in place (6.2)."""
-        last_dc: DCChargeLoopAnswer | None = None
-        last_ac: ACChargeLoopAnswer | None = None
-        while True:
-            targets = await self.app(EvChargeLoopStatus(dc=last_dc, ac=last_ac))
-            if not isinstance(targets, EvLoopTargets):
-                targets = EvLoopTargets(stop=True)
-            self.ev_status = targets.ev_status
-            last = last_dc or last_ac
-            note = last.notification if last else EVSENotification.NONE
-            shutdown = last_dc is not None and last_dc.status_code in (
-                EVSEStatusCode.SHUTDOWN, EVSEStatusCode.EMERGENCY_SHUTDOWN, EVSEStatusCode.MALFUNCTION)
-            flags = self.link.take_requests()
-            if note is EVSENotification.STOP_CHARGING or shutdown:
-                self.stop_by_evse = True
-                return False
-            if targets.stop or targets.pause or flags["stop"] or flags["pause"]:
-                return targets.pause or flags["pause"]
-            renegotiate = targets.renegotiate or flags["renegotiate"] or note is EVSENotification.RENEGOTIATION
-            if renegotiate and self.protocol is not Protocol.DIN70121:
-                await self.renegotiate()
-                last_dc = last_ac = None
-                continue
-            last_dc, last_ac = await self.loop_step(targets)
-            await self.clock.sleep(self.link.options.loop_interval_s if self.is_dc else self.link.options.ac_loop_interval_s)
-
-    async def renegotiate(self) -> None:
-        await self.power_delivery(ChargeProgress.RENEGOTIATE)
-        await self.charge_parameters(renegotiation=True)
-        await self.power_delivery(ChargeProgress.START)
-
-    async def loop_step(self, tg: EvLoopTargets) -> tuple[DCChargeLoopAnswer | None, ACChargeLoopAnswer | None]:
-        if not self.is_dc:
-            res = await self.call(iso2.ChargingStatusReq(session_id=self.session_id), self.t.ev_ac_loop(self.protocol))
-            st = res.ac_evse_status
-            meter = res.meter_info.meter_reading_Wh if res.meter_info else None
-            return None, ACChargeLoopAnswer(evse_max_current_A=res.evse_max_current_A, rcd_error=st.rcd,
-                                            notification=st.notification, notification_max_delay_s=st.notification_max_delay_s,
-                                            meter_Wh=meter)
-        target = tg.target_current_A
-        if target < 0 and not self.j2847:
-            target = 0.0
-        req = self.M.CurrentDemandReq(
-            session_id=self.session_id, dc_ev_status=tg.ev_status, ev_target_current_A=target,
-            ev_maximum_voltage_limit_V=tg.ev_max_voltage_V, ev_maximum_current_limit_A=tg.ev_max_current_A,
-            ev_maximum_power_limit_W=tg.ev_max_power_W, bulk_charging_complete=tg.bulk_charging_complete,
-            charging_complete=tg.charging_complete, ev_target_voltage_V=tg.target_voltage_V)
-        res = await self.call(req, self.t.ev_dc_loop(self.protocol))
-        st = res.dc_evse_status
-        meter = getattr(res, "meter_info", None)
-        return DCChargeLoopAnswer(
-            present_voltage_V=res.evse_present_voltage_V, present_current_A=res.evse_present_current_A,
-            evse_max_current_A=res.evse_maximum_current_limit_A, evse_max_voltage_V=res.evse_maximum_voltage_limit_V,
-            evse_max_power_W=res.evse_maximum_power_limit_W, current_limit_achieved=res.evse_current_limit_achieved,
-            voltage_limit_achieved=res.evse_voltage_limit_achieved, power_limit_achieved=res.evse_power_limit_achieved,
-            status_code=st.status_code, notification=st.notification, notification_max_delay_s=st.notification_max_delay_s,
-            meter_Wh=meter.meter_reading_Wh if meter else None), None
 
     async def welding(self) -> None:
         started = self.clock.monotonic()

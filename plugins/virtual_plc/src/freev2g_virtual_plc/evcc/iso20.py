@@ -113,25 +113,19 @@ class Iso20Client(EvccSession):
                     max_discharge_current_A=dc_res.bpt.evse_max_discharge_current_A if dc_res.bpt else None)
             else:
                 a = r.ac
+                volts = self.link.options.ac_nominal_voltage_V  # -20 AC carries powers, not voltages
                 max_power = (a.scale.ev_max_power_W if a.scale and a.scale.ev_max_power_W is not None
-                             else a.ev_max_current_A * 230.0 * r.mode.phases)
+                             else a.ev_max_current_A * volts * r.mode.phases)
                 ac_res = await self.call(M20.ACChargeParameterDiscoveryReq(
                     session_id=self.session_id, ev_max_charge_power_W=max_power,
-                    ev_min_charge_power_W=a.ev_min_current_A * 230.0 * r.mode.phases, bpt=self.bpt(r)), self.t.ev_msg_s)
-                self.limits = ACEVSEChargeParameter(nominal_voltage_V=230.0,
-                                                    max_current_A=ac_res.evse_max_charge_power_W / (230.0 * r.mode.phases),
+                    ev_min_charge_power_W=a.ev_min_current_A * volts * r.mode.phases, bpt=self.bpt(r)), self.t.ev_msg_s)
+                self.limits = ACEVSEChargeParameter(nominal_voltage_V=volts,
+                                                    max_current_A=ac_res.evse_max_charge_power_W / (volts * r.mode.phases),
                                                     max_power_W=ac_res.evse_max_charge_power_W,
                                                     present_active_power_W=ac_res.evse_present_active_power_W)
-        p = r.dc if r.mode.is_dc else r.ac
-        scale = p.scale if p else None
         started = self.clock.monotonic()
         while True:
-            res = await self.call(M20.ScheduleExchangeReq(
-                session_id=self.session_id, maximum_supporting_points=min(max(r.max_entries or 1024, 12), 1024),
-                control_mode=r.control_mode, departure_time_s=p.departure_time_s if p else None,
-                ev_target_energy_request_Wh=(r.dc.ev_energy_request_Wh if r.dc else (r.ac.e_amount_Wh if r.ac else None)),
-                ev_max_energy_request_Wh=scale.ev_max_energy_request_Wh if scale else None,
-                ev_min_energy_request_Wh=scale.ev_min_energy_request_Wh if scale else None), self.t.ev_msg_s)
+            res = await self.call(self.schedule_exchange_req(r), self.t.ev_msg_s)
             if res.evse_processing is M20.Processing.FINISHED:
                 break
             self.ongoing(started, "ScheduleExchange")
@@ -143,6 +137,32 @@ class Iso20Client(EvccSession):
         if not isinstance(sel, ScheduleSelection):
             sel = ScheduleSelection(tuple_id=res.schedule_tuples.tuples[0].tuple_id if res.schedule_tuples else 1)
         self.selection = sel
+
+    def schedule_exchange_req(self, r) -> M20.ScheduleExchangeReq:
+        """ScheduleExchangeReq with the EV's needs (charging-domain.md 7.4).
+
+        Scheduled_SEReqControlMode: DepartureTime, EVTargetEnergyRequest, EVMaximum/Minimum
+        EnergyRequest. Dynamic_SEReqControlMode adds MinimumSOC, TargetSOC and (BPT) EVMaximum/
+        MinimumV2XEnergyRequest; those are left out in Scheduled mode.
+        """
+        p = r.dc if r.mode.is_dc else r.ac
+        scale = p.scale if p else None
+        target = r.dc.ev_energy_request_Wh if r.mode.is_dc and r.dc else (r.ac.e_amount_Wh if r.ac else None)
+        fields: dict[str, Any] = {}
+        if r.control_mode is ControlMode.DYNAMIC:
+            target_soc = scale.ev_target_soc_pct if scale and scale.ev_target_soc_pct is not None else None
+            if target_soc is None and r.mode.is_dc and r.dc is not None:
+                target_soc = r.dc.full_soc_pct
+            bpt = r.bpt if r.mode.is_bidirectional else None
+            fields = dict(minimum_soc_pct=scale.ev_min_soc_pct if scale else None, target_soc_pct=target_soc,
+                          ev_max_v2x_energy_request_Wh=bpt.ev_max_v2x_energy_request_Wh if bpt else None,
+                          ev_min_v2x_energy_request_Wh=bpt.ev_min_v2x_energy_request_Wh if bpt else None)
+        return M20.ScheduleExchangeReq(
+            session_id=self.session_id, maximum_supporting_points=min(max(r.max_entries or 1024, 12), 1024),
+            control_mode=r.control_mode, departure_time_s=p.departure_time_s if p else None,
+            ev_target_energy_request_Wh=target,
+            ev_max_energy_request_Wh=scale.ev_max_energy_request_Wh if scale else None,
+            ev_min_energy_request_Wh=scale.ev_min_energy_request_Wh if scale else None, **fields)
 
     async def cable_check(self) -> None:
         started = self.clock.monotonic()

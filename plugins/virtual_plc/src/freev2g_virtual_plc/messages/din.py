@@ -1,7 +1,8 @@
 """DIN SPEC 70121 messages (DC only; charging-domain.md 3.5 lists the differences to -2).
 
-Shared data types (DC_EVSEStatus, DC_EVChargeParameter, SelectedService) are the -2 ones: DIN
-has the same fields (the SCALE extension stays empty). DIN has no ServiceDetail, no PnC
+Definitions identical in ISO 15118-2 (the DC data types, CableCheck, PreCharge, WeldingDetection,
+SessionStopRes; the field sets of SessionSetupReq, ServiceDiscoveryReq, CurrentDemandReq/Res) come
+from din_iso2.py and are re-exported here (the SCALE extension of DC_EVChargeParameter stays empty). DIN has no ServiceDetail, no PnC
 PaymentDetails, no Renegotiate (PowerDeliveryReq carries ReadyToChargeState instead of
 ChargeProgress) and an empty SessionStopReq.
 """
@@ -14,7 +15,22 @@ from freev2g.model.params import DCEVSEChargeParameter, DCEVStatus
 from freev2g.model.schedule import ChargingProfileEntry, SAScheduleList
 
 from .common import V2GRequest, V2GResponse
-from .iso2 import DCEVChargeParameterMsg, DCEVSEStatus, SelectedService
+from .din_iso2 import (
+    CableCheckReq,
+    CableCheckRes,
+    CurrentDemandReqFields,
+    CurrentDemandResFields,
+    DCEVChargeParameterMsg,
+    DCEVSEStatus,
+    PreChargeReq,
+    PreChargeRes,
+    SelectedService,
+    ServiceDiscoveryReqFields,
+    SessionSetupReqFields,
+    SessionStopRes,
+    WeldingDetectionReq,
+    WeldingDetectionRes,
+)
 
 
 @frozen(kw_only=True)
@@ -31,9 +47,8 @@ class SessionSetupRes(V2GResponse):
 
 
 @frozen(kw_only=True)
-class SessionSetupReq(V2GRequest):
+class SessionSetupReq(SessionSetupReqFields):
     RES = SessionSetupRes
-    evcc_id: str
 
 
 @frozen(kw_only=True)
@@ -43,10 +58,8 @@ class ServiceDiscoveryRes(V2GResponse):
 
 
 @frozen(kw_only=True)
-class ServiceDiscoveryReq(V2GRequest):
+class ServiceDiscoveryReq(ServiceDiscoveryReqFields):
     RES = ServiceDiscoveryRes
-    service_scope: str | None = None
-    service_category: str | None = None
 
 
 @frozen(kw_only=True)
@@ -88,32 +101,6 @@ class ChargeParameterDiscoveryReq(V2GRequest):
 
 
 @frozen(kw_only=True)
-class CableCheckRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_processing: EVSEProcessing = EVSEProcessing.FINISHED
-
-
-@frozen(kw_only=True)
-class CableCheckReq(V2GRequest):
-    RES = CableCheckRes
-    dc_ev_status: DCEVStatus
-
-
-@frozen(kw_only=True)
-class PreChargeRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_present_voltage_V: float = 0.0
-
-
-@frozen(kw_only=True)
-class PreChargeReq(V2GRequest):
-    RES = PreChargeRes
-    dc_ev_status: DCEVStatus
-    ev_target_voltage_V: float
-    ev_target_current_A: float
-
-
-@frozen(kw_only=True)
 class PowerDeliveryRes(V2GResponse):
     dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
 
@@ -130,48 +117,13 @@ class PowerDeliveryReq(V2GRequest):
 
 
 @frozen(kw_only=True)
-class CurrentDemandRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_present_voltage_V: float = 0.0
-    evse_present_current_A: float = 0.0
-    evse_current_limit_achieved: bool = False
-    evse_voltage_limit_achieved: bool = False
-    evse_power_limit_achieved: bool = False
-    evse_maximum_voltage_limit_V: float | None = None
-    evse_maximum_current_limit_A: float | None = None
-    evse_maximum_power_limit_W: float | None = None
+class CurrentDemandRes(CurrentDemandResFields):
+    """No EVSEID, SAScheduleTupleID, MeterInfo or ReceiptRequired in DIN (3.5)."""
 
 
 @frozen(kw_only=True)
-class CurrentDemandReq(V2GRequest):
+class CurrentDemandReq(CurrentDemandReqFields):
     RES = CurrentDemandRes
-    dc_ev_status: DCEVStatus
-    ev_target_current_A: float
-    ev_maximum_voltage_limit_V: float | None = None
-    ev_maximum_current_limit_A: float | None = None
-    ev_maximum_power_limit_W: float | None = None
-    bulk_charging_complete: bool | None = None
-    charging_complete: bool = False
-    remaining_time_to_full_soc_s: float | None = None
-    remaining_time_to_bulk_soc_s: float | None = None
-    ev_target_voltage_V: float
-
-
-@frozen(kw_only=True)
-class WeldingDetectionRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_present_voltage_V: float = 0.0
-
-
-@frozen(kw_only=True)
-class WeldingDetectionReq(V2GRequest):
-    RES = WeldingDetectionRes
-    dc_ev_status: DCEVStatus
-
-
-@frozen(kw_only=True)
-class SessionStopRes(V2GResponse):
-    pass
 
 
 @frozen(kw_only=True)

@@ -4,7 +4,8 @@ Field names follow the schema element names in snake case with units. Values are
 without sign checks because SAE J2847/2 (section 8) carries negative currents and powers in
 the same fields. The SCALE extension of ChargeParameterDiscoveryReq (seed 002 sections 9.1 and
 13.1: EVMaxEnergyRequest, EVMinEnergyRequest, EVMaxSoc, EVMinSoc; AC adds EVMaxPower and
-EVMinCurrent) travels as a `ScaleNeeds` in the EV charge parameter.
+EVMinCurrent) travels as a `ScaleNeeds` in the EV charge parameter. Definitions identical in
+DIN 70121 come from din_iso2.py and are re-exported here.
 """
 from __future__ import annotations
 
@@ -16,14 +17,11 @@ from freev2g.model.enums import (
     EnergyTransferMode,
     EVSENotification,
     EVSEProcessing,
-    EVSEStatusCode,
-    IsolationLevel,
     PaymentOption,
 )
 from freev2g.model.params import (
     ACEVChargeParameter,
     ACEVSEChargeParameter,
-    DCEVChargeParameter,
     DCEVSEChargeParameter,
     DCEVStatus,
     ScaleNeeds,
@@ -31,6 +29,22 @@ from freev2g.model.params import (
 from freev2g.model.schedule import ChargingProfileEntry, SAScheduleList
 
 from .common import V2GRequest, V2GResponse
+from .din_iso2 import (
+    CableCheckReq,
+    CableCheckRes,
+    CurrentDemandReqFields,
+    CurrentDemandResFields,
+    DCEVChargeParameterMsg,
+    DCEVSEStatus,
+    PreChargeReq,
+    PreChargeRes,
+    SelectedService,
+    ServiceDiscoveryReqFields,
+    SessionSetupReqFields,
+    SessionStopRes,
+    WeldingDetectionReq,
+    WeldingDetectionRes,
+)
 
 # --- data types (3.2-3.4) --------------------------------------------------------------------
 
@@ -52,12 +66,6 @@ class Service:
 
 
 @frozen(kw_only=True)
-class SelectedService:
-    service_id: int
-    parameter_set_id: int | None = None
-
-
-@frozen(kw_only=True)
 class Parameter:
     name: str
     value: str
@@ -70,14 +78,6 @@ class ParameterSet:
 
 
 @frozen(kw_only=True)
-class DCEVSEStatus:
-    notification: EVSENotification = EVSENotification.NONE
-    notification_max_delay_s: int = 0
-    isolation_status: IsolationLevel | None = None
-    status_code: EVSEStatusCode = EVSEStatusCode.READY
-
-
-@frozen(kw_only=True)
 class ACEVSEStatus:
     notification: EVSENotification = EVSENotification.NONE
     notification_max_delay_s: int = 0
@@ -86,8 +86,13 @@ class ACEVSEStatus:
 
 @frozen(kw_only=True)
 class MeterInfo:
+    """MeterInfoType: MeterID, MeterReading, SigMeterReading (signed by the meter), MeterStatus, TMeter."""
+
     meter_id: str
     meter_reading_Wh: int | None = None
+    sig_meter_reading: bytes | None = None
+    meter_status: int | None = None
+    t_meter_s: int | None = None
 
 
 @frozen(kw_only=True)
@@ -123,58 +128,6 @@ class ACEVChargeParameterMsg:
         )
 
 
-@frozen(kw_only=True)
-class DCEVChargeParameterMsg:
-    """DC_EVChargeParameter (+ SCALE). Limits may be negative under SAE J2847/2."""
-
-    departure_time_s: int | None = None
-    dc_ev_status: DCEVStatus = field(factory=DCEVStatus)
-    ev_maximum_current_limit_A: float = 0.0
-    ev_maximum_power_limit_W: float | None = None
-    ev_maximum_voltage_limit_V: float = 0.0
-    ev_energy_capacity_Wh: float | None = None
-    ev_energy_request_Wh: float | None = None
-    full_soc_pct: float | None = None
-    bulk_soc_pct: float | None = None
-    scale: ScaleNeeds | None = None
-
-    @classmethod
-    def from_model(cls, p: DCEVChargeParameter) -> DCEVChargeParameterMsg:
-        return cls(
-            departure_time_s=p.departure_time_s,
-            dc_ev_status=p.status,
-            ev_maximum_current_limit_A=p.ev_max_current_A,
-            ev_maximum_power_limit_W=p.ev_max_power_W,
-            ev_maximum_voltage_limit_V=p.ev_max_voltage_V,
-            ev_energy_capacity_Wh=p.ev_energy_capacity_Wh,
-            ev_energy_request_Wh=p.ev_energy_request_Wh,
-            full_soc_pct=p.full_soc_pct,
-            bulk_soc_pct=p.bulk_soc_pct,
-            scale=p.scale,
-        )
-
-    @property
-    def is_discharge_request(self) -> bool:
-        """J2847/2 (section 8): negative EV limits ask for discharge."""
-        return self.ev_maximum_current_limit_A < 0 or (self.ev_maximum_power_limit_W or 0.0) < 0
-
-    def to_model(self) -> DCEVChargeParameter:
-        """Model view (magnitudes: the model keeps limits non-negative)."""
-        power = self.ev_maximum_power_limit_W
-        return DCEVChargeParameter(
-            status=self.dc_ev_status,
-            ev_max_current_A=abs(self.ev_maximum_current_limit_A),
-            ev_max_voltage_V=self.ev_maximum_voltage_limit_V,
-            ev_max_power_W=None if power is None else abs(power),
-            ev_energy_capacity_Wh=self.ev_energy_capacity_Wh,
-            ev_energy_request_Wh=self.ev_energy_request_Wh,
-            full_soc_pct=self.full_soc_pct,
-            bulk_soc_pct=self.bulk_soc_pct,
-            departure_time_s=self.departure_time_s,
-            scale=self.scale,
-        )
-
-
 # --- messages (3.1, 3.3) ---------------------------------------------------------------------
 
 
@@ -185,9 +138,8 @@ class SessionSetupRes(V2GResponse):
 
 
 @frozen(kw_only=True)
-class SessionSetupReq(V2GRequest):
+class SessionSetupReq(SessionSetupReqFields):
     RES = SessionSetupRes
-    evcc_id: str
 
 
 @frozen(kw_only=True)
@@ -198,10 +150,8 @@ class ServiceDiscoveryRes(V2GResponse):
 
 
 @frozen(kw_only=True)
-class ServiceDiscoveryReq(V2GRequest):
+class ServiceDiscoveryReq(ServiceDiscoveryReqFields):
     RES = ServiceDiscoveryRes
-    service_scope: str | None = None
-    service_category: str | None = None
 
 
 @frozen(kw_only=True)
@@ -275,32 +225,6 @@ class ChargeParameterDiscoveryReq(V2GRequest):
 
 
 @frozen(kw_only=True)
-class CableCheckRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_processing: EVSEProcessing = EVSEProcessing.FINISHED
-
-
-@frozen(kw_only=True)
-class CableCheckReq(V2GRequest):
-    RES = CableCheckRes
-    dc_ev_status: DCEVStatus
-
-
-@frozen(kw_only=True)
-class PreChargeRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_present_voltage_V: float = 0.0
-
-
-@frozen(kw_only=True)
-class PreChargeReq(V2GRequest):
-    RES = PreChargeRes
-    dc_ev_status: DCEVStatus
-    ev_target_voltage_V: float
-    ev_target_current_A: float
-
-
-@frozen(kw_only=True)
 class PowerDeliveryRes(V2GResponse):
     ac_evse_status: ACEVSEStatus | None = None
     dc_evse_status: DCEVSEStatus | None = None
@@ -318,16 +242,9 @@ class PowerDeliveryReq(V2GRequest):
 
 
 @frozen(kw_only=True)
-class CurrentDemandRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_present_voltage_V: float = 0.0
-    evse_present_current_A: float = 0.0
-    evse_current_limit_achieved: bool = False
-    evse_voltage_limit_achieved: bool = False
-    evse_power_limit_achieved: bool = False
-    evse_maximum_voltage_limit_V: float | None = None
-    evse_maximum_current_limit_A: float | None = None
-    evse_maximum_power_limit_W: float | None = None
+class CurrentDemandRes(CurrentDemandResFields):
+    """The DIN body plus EVSEID, SAScheduleTupleID, MeterInfo and ReceiptRequired."""
+
     evse_id: str = "ZZ00000"
     sa_schedule_tuple_id: int = 1
     meter_info: MeterInfo | None = None
@@ -335,18 +252,8 @@ class CurrentDemandRes(V2GResponse):
 
 
 @frozen(kw_only=True)
-class CurrentDemandReq(V2GRequest):
+class CurrentDemandReq(CurrentDemandReqFields):
     RES = CurrentDemandRes
-    dc_ev_status: DCEVStatus
-    ev_target_current_A: float
-    ev_maximum_voltage_limit_V: float | None = None
-    ev_maximum_current_limit_A: float | None = None
-    ev_maximum_power_limit_W: float | None = None
-    bulk_charging_complete: bool | None = None
-    charging_complete: bool = False
-    remaining_time_to_full_soc_s: float | None = None
-    remaining_time_to_bulk_soc_s: float | None = None
-    ev_target_voltage_V: float
 
 
 @frozen(kw_only=True)
@@ -365,20 +272,26 @@ class ChargingStatusReq(V2GRequest):
 
 
 @frozen(kw_only=True)
-class WeldingDetectionRes(V2GResponse):
-    dc_evse_status: DCEVSEStatus = field(factory=DCEVSEStatus)
-    evse_present_voltage_V: float = 0.0
+class MeteringReceiptRes(V2GResponse):
+    """AC_EVSEStatus (AC) or DC_EVSEStatus (DC); FAILED_MeteringSignatureNotValid on a bad receipt."""
+
+    ac_evse_status: ACEVSEStatus | None = None
+    dc_evse_status: DCEVSEStatus | None = None
 
 
 @frozen(kw_only=True)
-class WeldingDetectionReq(V2GRequest):
-    RES = WeldingDetectionRes
-    dc_ev_status: DCEVStatus
+class MeteringReceiptReq(V2GRequest):
+    """PnC receipt of the MeterInfo of the last loop response (charging-domain.md 3.1 step 13).
 
+    `id` is the Id attribute the EV's XML signature references; `signature` stands for that
+    header signature (made with the contract key): opaque bytes here, not verified.
+    """
 
-@frozen(kw_only=True)
-class SessionStopRes(V2GResponse):
-    pass
+    RES = MeteringReceiptRes
+    id: str | None = None
+    sa_schedule_tuple_id: int | None = None
+    meter_info: MeterInfo
+    signature: bytes | None = None
 
 
 @frozen(kw_only=True)
@@ -393,6 +306,6 @@ MESSAGES = (
     PaymentDetailsReq, PaymentDetailsRes, AuthorizationReq, AuthorizationRes,
     ChargeParameterDiscoveryReq, ChargeParameterDiscoveryRes, CableCheckReq, CableCheckRes,
     PreChargeReq, PreChargeRes, PowerDeliveryReq, PowerDeliveryRes, CurrentDemandReq,
-    CurrentDemandRes, ChargingStatusReq, ChargingStatusRes, WeldingDetectionReq,
+    CurrentDemandRes, ChargingStatusReq, ChargingStatusRes, MeteringReceiptReq, MeteringReceiptRes, WeldingDetectionReq,
     WeldingDetectionRes, SessionStopReq, SessionStopRes,
 )  # fmt: skip

@@ -13,7 +13,7 @@ from enum import Enum
 
 from attrs import field, frozen
 
-from freev2g.model.enums import ChargeProgress, ChargingSession, ControlMode, EVSEProcessing, PaymentOption
+from freev2g.model.enums import ChargeProgress, ChargingSession, ControlMode, PaymentOption
 from freev2g.model.schedule import ChargingProfileEntry, SAScheduleList
 
 from .common import V2GRequest, V2GResponse

@@ -1,6 +1,8 @@
 """SECC message sequencing for ISO 15118-2, AC and DC (charging-domain.md 3.1-3.4, 3.6, 6, 8).
 
-DIN 70121 (din.py) subclasses this server and overrides the few steps that differ (3.5).
+This file: session setup, services, payment, authorization and charge parameters (3.1 steps
+2-9); the energy-transfer steps (CableCheck to SessionStop) are in iso2_energy.py. DIN 70121
+(din.py) subclasses this server and overrides the few steps that differ (3.5).
 """
 from __future__ import annotations
 
@@ -10,24 +12,13 @@ from typing import Any
 from freev2g.link import (
     J2847_V2G_SERVICE_ID,
     J2847_V2H_SERVICE_ID,
-    ACChargeLoopRequest,
     AuthorizationRequest,
-    CableCheckRequest,
     ChargeParameterRequest,
-    DCChargeLoopRequest,
     PaymentSelected,
-    PowerDeliveryRequest,
-    PreChargeRequest,
     SessionSetup,
-    SessionStopRequest,
-    WeldingDetectionRequest,
 )
 from freev2g.model.enums import (
-    ChargeProgress,
-    ChargingSession,
-    EVSENotification,
     EVSEProcessing,
-    IsolationLevel,
     PaymentOption,
     Protocol,
     ResponseCode,
@@ -37,6 +28,7 @@ from freev2g.model.params import BPTEVParameter
 from freev2g.model.schedule import PMaxScheduleEntry, SAScheduleList, SAScheduleTuple
 
 from ..messages import iso2
+from .iso2_energy import EnergyTransferSteps
 from .session import TIMED_OUT, SeccSession
 
 J2847_SERVICES = {"V2H": J2847_V2H_SERVICE_ID, "V2G": J2847_V2G_SERVICE_ID}
@@ -47,7 +39,7 @@ def default_schedules(max_power_W: float) -> SAScheduleList:
     return SAScheduleList([SAScheduleTuple(1, [PMaxScheduleEntry(0, max_power_W, 86_400)])])
 
 
-class Iso2Server(SeccSession):
+class Iso2Server(EnergyTransferSteps, SeccSession):
     protocol = Protocol.ISO15118_2
     M: Any = iso2
     FIRST = (iso2.SessionSetupReq,)
@@ -67,6 +59,7 @@ class Iso2Server(SeccSession):
         self.power_started = False
         self.renegotiating = False
         self.loop_start: dict[str, float] = {}
+        self.receipt_meter: iso2.MeterInfo | None = None  # MeterInfo awaiting a MeteringReceiptReq
         self.handlers = self.build_handlers()
 
     def build_handlers(self) -> dict:
@@ -93,6 +86,7 @@ class Iso2Server(SeccSession):
             M.PaymentDetailsReq: self.on_payment_details,
             M.AuthorizationReq: self.on_authorization,
             M.ChargingStatusReq: self.on_charging_status,
+            M.MeteringReceiptReq: self.on_metering_receipt,
         })  # fmt: skip
 
     # --- helpers -----------------------------------------------------------------------------
@@ -291,175 +285,3 @@ class Iso2Server(SeccSession):
             dc_evse_charge_parameter=ans.dc if ans and self.is_dc else None,
             dc_evse_status=note,
         )
-
-    # --- DC preparation (5.1, 5.4) ------------------------------------------------------------
-
-    async def cable_check(self, req, ev_status):
-        """CableCheck loop (5.1): (failed response | None, answer | TIMED_OUT, finished)."""
-        ans = await self.ask("cable_check", CableCheckRequest(ev_status=ev_status), self.t.secc_perf_s)
-        if ans is not TIMED_OUT and (ans.response_code.is_failure or ans.isolation is IsolationLevel.FAULT):
-            return self.fail(req, ResponseCode.FAILED, StopCause.CABLE_CHECK_FAILED,
-                             f"cable check failed (isolation {ans.isolation.value})"), ans, False
-        if ans is TIMED_OUT or ans.processing is not EVSEProcessing.FINISHED:
-            if self.ongoing_expired("cable_check", self.t.secc_cable_check_perf_s):
-                return self.fail(req, ResponseCode.FAILED, StopCause.CABLE_CHECK_FAILED,
-                                 f"cable check not finished within {self.t.secc_cable_check_perf_s:g} s"), ans, False
-            return None, ans, False
-        self.allowed = {self.M.PreChargeReq if self.protocol is not Protocol.ISO15118_20 else self.M.DCPreChargeReq}
-        return None, ans, True
-
-    async def on_cable_check(self, req):
-        failed, ans, done = await self.cable_check(req, req.dc_ev_status)
-        if failed is not None:
-            return failed
-        status = self.dc_status(None if ans is TIMED_OUT else ans.status_code,
-                                None if ans is TIMED_OUT else ans.isolation)
-        return self.M.CableCheckRes(session_id=self.session_id, dc_evse_status=status,
-                                    evse_processing=EVSEProcessing.FINISHED if done else EVSEProcessing.ONGOING)
-
-    async def on_precharge(self, req):
-        event = PreChargeRequest(ev_status=req.dc_ev_status, target_voltage_V=req.ev_target_voltage_V,
-                                 target_current_A=req.ev_target_current_A)
-        ans = await self.ask("precharge", event, self.t.secc_perf_s)
-        if ans is TIMED_OUT:
-            return self.too_slow(req, "PreCharge", self.t.secc_perf_s)
-        if ans.response_code.is_failure:
-            return self.fail(req, ans.response_code, StopCause.PRECHARGE_FAILED, "precharge failed")
-        self.allowed = {self.M.PreChargeReq, self.M.PowerDeliveryReq}
-        return self.M.PreChargeRes(session_id=self.session_id, dc_evse_status=self.dc_status(ans.status_code),
-                                   evse_present_voltage_V=ans.present_voltage_V)
-
-    # --- PowerDelivery (3.1 steps 12/14, 6.1 selection rules, 6.2 renegotiation) -------------
-
-    def check_power_delivery(self, req, progress: ChargeProgress) -> Any:
-        if progress is ChargeProgress.START:
-            selected = self.schedules.get(req.sa_schedule_tuple_id) if self.schedules else None
-            if selected is None:
-                return self.fail(req, ResponseCode.FAILED_TARIFF_SELECTION_INVALID, StopCause.OTHER,
-                                 f"SAScheduleTupleID {req.sa_schedule_tuple_id} was not offered")
-            for entry in req.charging_profile:
-                if entry.max_power_W > selected.pmax_at(entry.start_s) + 1e-6:
-                    return self.fail(req, ResponseCode.FAILED_CHARGING_PROFILE_INVALID, StopCause.OTHER,
-                                     f"ChargingProfile entry at {entry.start_s} s exceeds PMax")
-            self.tuple_id = req.sa_schedule_tuple_id
-        if progress is ChargeProgress.RENEGOTIATE and not self.power_started:
-            return self.fail(req, ResponseCode.FAILED_SEQUENCE_ERROR, StopCause.SEQUENCE_ERROR,
-                             "Renegotiate before PowerDelivery(Start)")
-        return None
-
-    async def power_delivery(self, req, progress: ChargeProgress, tuple_id, profile, ev_status, discharge=False):
-        failed = self.check_power_delivery(req, progress)
-        if failed is not None:
-            return failed, None
-        event = PowerDeliveryRequest(progress=progress, tuple_id=tuple_id, profile=profile,
-                                     ev_status=ev_status, bpt_discharge=discharge)
-        ans = await self.ask("power_delivery", event, self.t.secc_perf_long_s)
-        if ans is TIMED_OUT:
-            return self.too_slow(req, "PowerDelivery", self.t.secc_perf_long_s), None
-        if ans.response_code.is_failure:
-            return self.fail(req, ans.response_code, StopCause.EVSE_STOP, "PowerDelivery refused"), None
-        if progress is ChargeProgress.START:
-            self.power_started, self.renegotiating = True, False
-            self.link.clear_notification(EVSENotification.RENEGOTIATION)
-        elif progress is ChargeProgress.RENEGOTIATE:
-            self.renegotiating = True
-            self.link.clear_notification(EVSENotification.RENEGOTIATION)
-        else:
-            self.power_started = False
-            self.link.clear_notification(None)
-        return None, ans
-
-    async def on_power_delivery(self, req):
-        failed, ans = await self.power_delivery(req, req.charge_progress, req.sa_schedule_tuple_id,
-                                                req.charging_profile, req.dc_ev_status)
-        if failed is not None:
-            return failed
-        M = self.M
-        if req.charge_progress is ChargeProgress.START:
-            self.allowed = {M.CurrentDemandReq} if self.is_dc else {M.ChargingStatusReq}
-        elif req.charge_progress is ChargeProgress.RENEGOTIATE:
-            self.allowed = {M.ChargeParameterDiscoveryReq}
-        else:
-            self.allowed = ({M.WeldingDetectionReq, M.SessionStopReq, M.ChargeParameterDiscoveryReq}
-                            if self.is_dc else {M.SessionStopReq, M.ChargeParameterDiscoveryReq})
-        if self.is_dc:
-            return iso2.PowerDeliveryRes(session_id=self.session_id, dc_evse_status=self.dc_status(ans.status_code))
-        return iso2.PowerDeliveryRes(session_id=self.session_id, ac_evse_status=self.ac_status())
-
-    # --- charge loops -------------------------------------------------------------------------
-
-    async def dc_loop(self, req):
-        target = req.ev_target_current_A
-        if target < 0 and not self.j2847_mode:
-            target = 0.0  # no discharge without an agreed SAE J2847/2 service (section 8)
-        event = DCChargeLoopRequest(
-            ev_status=req.dc_ev_status, target_voltage_V=req.ev_target_voltage_V, target_current_A=target,
-            ev_max_voltage_V=req.ev_maximum_voltage_limit_V, ev_max_current_A=req.ev_maximum_current_limit_A,
-            ev_max_power_W=req.ev_maximum_power_limit_W, bulk_charging_complete=bool(req.bulk_charging_complete),
-            charging_complete=req.charging_complete, remaining_time_to_full_soc_s=req.remaining_time_to_full_soc_s,
-        )
-        ans = await self.ask("loop", event, self.t.secc_dc_loop_perf_s)
-        if ans is TIMED_OUT:
-            return None, self.too_slow(req, "CurrentDemand", self.t.secc_dc_loop_perf_s)
-        if ans.response_code.is_failure:
-            return None, self.fail(req, ans.response_code, StopCause.EVSE_STOP, "CurrentDemand refused")
-        note, delay = self.notification()
-        if note is EVSENotification.NONE and ans.notification is not EVSENotification.NONE:
-            note, delay = ans.notification, ans.notification_max_delay_s
-        self.allowed = {self.M.CurrentDemandReq, self.M.PowerDeliveryReq}
-        fields = dict(
-            session_id=self.session_id,
-            dc_evse_status=iso2.DCEVSEStatus(notification=note, notification_max_delay_s=delay,
-                                             status_code=ans.status_code),
-            evse_present_voltage_V=ans.present_voltage_V, evse_present_current_A=ans.present_current_A,
-            evse_current_limit_achieved=ans.current_limit_achieved,
-            evse_voltage_limit_achieved=ans.voltage_limit_achieved,
-            evse_power_limit_achieved=ans.power_limit_achieved,
-            evse_maximum_voltage_limit_V=ans.evse_max_voltage_V, evse_maximum_current_limit_A=ans.evse_max_current_A,
-            evse_maximum_power_limit_W=ans.evse_max_power_W,
-        )
-        return ans, fields
-
-    async def on_current_demand(self, req):
-        ans, fields = await self.dc_loop(req)
-        if ans is None:
-            return fields
-        meter = iso2.MeterInfo(meter_id=self.offer.evse_id, meter_reading_Wh=int(ans.meter_Wh)) \
-            if ans.meter_Wh is not None else None
-        return iso2.CurrentDemandRes(**fields, evse_id=self.offer.evse_id, sa_schedule_tuple_id=self.tuple_id,
-                                     meter_info=meter, receipt_required=False)
-
-    async def on_charging_status(self, req):
-        ans = await self.ask("loop", ACChargeLoopRequest(), self.t.secc_perf_s)
-        if ans is TIMED_OUT:
-            return self.too_slow(req, "ChargingStatus", self.t.secc_perf_s)
-        if ans.response_code.is_failure:
-            return self.fail(req, ans.response_code, StopCause.EVSE_STOP, "ChargingStatus refused")
-        note, delay = self.notification()
-        if note is EVSENotification.NONE and ans.notification is not EVSENotification.NONE:
-            note, delay = ans.notification, ans.notification_max_delay_s
-        self.allowed = {iso2.ChargingStatusReq, iso2.PowerDeliveryReq}
-        meter = iso2.MeterInfo(meter_id=self.offer.evse_id, meter_reading_Wh=int(ans.meter_Wh)) \
-            if ans.meter_Wh is not None else None
-        return iso2.ChargingStatusRes(
-            session_id=self.session_id, evse_id=self.offer.evse_id, sa_schedule_tuple_id=self.tuple_id,
-            evse_max_current_A=ans.evse_max_current_A, meter_info=meter, receipt_required=False,
-            ac_evse_status=iso2.ACEVSEStatus(notification=note, notification_max_delay_s=delay, rcd=ans.rcd_error),
-        )
-
-    async def on_welding(self, req):
-        ans = await self.ask("welding", WeldingDetectionRequest(ev_status=req.dc_ev_status), self.t.secc_perf_s)
-        if ans is TIMED_OUT:
-            return self.too_slow(req, "WeldingDetection", self.t.secc_perf_s)
-        if ans.response_code.is_failure:
-            return self.fail(req, ans.response_code, StopCause.WELDING_DETECTED, "welding detection failed")
-        self.allowed = {self.M.WeldingDetectionReq, self.M.SessionStopReq}
-        return self.M.WeldingDetectionRes(session_id=self.session_id, dc_evse_status=self.dc_status(),
-                                          evse_present_voltage_V=ans.present_voltage_V)
-
-    async def on_session_stop(self, req):
-        kind = getattr(req, "charging_session", ChargingSession.TERMINATE)
-        self.stop_kind_pause = kind is ChargingSession.PAUSE
-        await self.app(SessionStopRequest(kind=kind))
-        self.allowed = set()
-        return req.RES(session_id=self.session_id)

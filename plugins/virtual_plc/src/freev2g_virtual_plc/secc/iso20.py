@@ -1,15 +1,18 @@
 """SECC sequencing for ISO 15118-20: DC, DC_BPT, AC (and AC_BPT); Scheduled and Dynamic
 control (charging-domain.md 7.2-7.7, 6.3; SCALE 9.2/13.2).
 
-ChargeParameterRequest is raised at -20 ChargeParameterDiscovery (EV limits, BPT limits, SCALE
-RemainingV2GEnergy / RoundTripEfficiency). If that answer already carries schedules,
-ScheduleExchange is answered from them; otherwise (Ongoing, or renegotiation) the application
-is asked again at ScheduleExchange with the EV's energy requests and MaximumSupportingPoints.
+ChargeParameterRequest is raised twice: at -20 ChargeParameterDiscovery (EV limits, BPT limits,
+SCALE RemainingV2GEnergy / RoundTripEfficiency; the answer gives the EVSE limits) and at every
+ScheduleExchange with the complete needs (DepartureTime, EVTarget/Maximum/MinimumEnergyRequest;
+Dynamic also MinimumSOC, TargetSOC, EVMaximum/MinimumV2XEnergyRequest, MaximumSupportingPoints);
+that answer gives the schedules.
 """
 from __future__ import annotations
 
 import secrets
 from types import SimpleNamespace
+
+import attrs
 
 from freev2g.link import (
     ACChargeLoopRequest,
@@ -57,6 +60,7 @@ class Iso20Server(Iso2Server):
         self.cpd_event: ChargeParameterRequest | None = None
         self.cpd_answer = None
         self.soc_pct = 0.0
+        self.ev_min_power_W = 0.0
 
     def build_handlers(self) -> dict:
         return {
@@ -196,10 +200,11 @@ class Iso20Server(Iso2Server):
         scale = ScaleNeeds(ev_max_power_W=req.ev_max_charge_power_W,
                            remaining_v2g_energy_Wh=scale.remaining_v2g_energy_Wh if scale else None,
                            round_trip_efficiency_pct=scale.round_trip_efficiency_pct if scale else None)
-        phases = self.mode.phases
-        ac = ACEVChargeParameter(e_amount_Wh=0.0, ev_max_voltage_V=230.0,
-                                 ev_max_current_A=req.ev_max_charge_power_W / (230.0 * phases),
-                                 ev_min_current_A=req.ev_min_charge_power_W / (230.0 * phases), scale=scale)
+        phases, volts = self.mode.phases, self.nominal_voltage_V()
+        self.ev_min_power_W = req.ev_min_charge_power_W
+        ac = ACEVChargeParameter(e_amount_Wh=0.0, ev_max_voltage_V=volts,
+                                 ev_max_current_A=req.ev_max_charge_power_W / (volts * phases),
+                                 ev_min_current_A=req.ev_min_charge_power_W / (volts * phases), scale=scale)
         failed, ans = await self.parameters(req, ChargeParameterRequest(
             mode=self.mode, ac=ac, bpt=bpt, control_mode=self.control_mode))
         if failed is not None:
@@ -211,34 +216,62 @@ class Iso20Server(Iso2Server):
         return M20.ACChargeParameterDiscoveryRes(session_id=self.session_id, evse_max_charge_power_W=max_power,
                                                  evse_present_active_power_W=p.present_active_power_W)
 
-    async def on_schedule_exchange(self, req):
+    def schedule_request(self, req: M20.ScheduleExchangeReq) -> ChargeParameterRequest:
+        """The complete EV needs at ScheduleExchange (7.4): the parameter-discovery values plus
+        DepartureTime and the energy requests; in Dynamic mode also MinimumSOC, TargetSOC and the
+        V2X energy requests (BPT). AC currents are re-derived with the EVSE's nominal voltage."""
+        base = self.cpd_event
         dynamic = self.control_mode is ControlMode.DYNAMIC
-        have = self.schedules is not None and not self.renegotiating
-        if not have and not (dynamic and self.cpd_answer is not None and not self.renegotiating
-                             and self.cpd_answer.processing is EVSEProcessing.FINISHED):
-            base = self.cpd_event
-            dc = base.dc
-            if dc is not None:
-                dc = DCEVChargeParameter(**{**_fields(dc), "ev_energy_request_Wh": req.ev_target_energy_request_Wh,
-                                            "departure_time_s": req.departure_time_s,
-                                            "scale": _merge_scale(dc.scale, req)})
-            ac = base.ac
-            if ac is not None:
-                ac = ACEVChargeParameter(**{**_fields(ac), "e_amount_Wh": req.ev_target_energy_request_Wh or 0.0,
-                                            "departure_time_s": req.departure_time_s,
-                                            "scale": _merge_scale(ac.scale, req)})
-            event = ChargeParameterRequest(mode=base.mode, ac=ac, dc=dc, bpt=base.bpt, control_mode=self.control_mode,
-                                           max_entries=req.maximum_supporting_points, renegotiation=self.renegotiating)
-            ans = await self.ask("cpd", event, self.t.secc_perf_s)
-            if ans is not TIMED_OUT and ans.response_code.is_failure:
-                return self.fail(req, ans.response_code, StopCause.OTHER, "schedule exchange refused")
-            if ans is TIMED_OUT or ans.processing is not EVSEProcessing.FINISHED:
-                if self.ongoing_expired("cpd", self.t.secc_ongoing_perf_s):
-                    return self.fail(req, ResponseCode.FAILED, StopCause.OTHER, "no schedule in time")
-                return M20.ScheduleExchangeRes(session_id=self.session_id, evse_processing=M20.Processing.ONGOING)
-            self.cpd_answer = ans
-            self.schedules = ans.schedules
+        scale = {"ev_max_energy_request_Wh": req.ev_max_energy_request_Wh,
+                 "ev_min_energy_request_Wh": req.ev_min_energy_request_Wh}
+        if dynamic:
+            scale.update(ev_min_soc_pct=req.minimum_soc_pct, ev_target_soc_pct=req.target_soc_pct)
+        dc = base.dc
+        if dc is not None:
+            dc = attrs.evolve(dc, ev_energy_request_Wh=req.ev_target_energy_request_Wh,
+                              departure_time_s=req.departure_time_s, scale=_merge_scale(dc.scale, scale))
+        ac = base.ac
+        if ac is not None:
+            volts = self.nominal_voltage_V()
+            watts_per_A = volts * self.mode.phases
+            sc = ac.scale
+            ac = attrs.evolve(ac, e_amount_Wh=req.ev_target_energy_request_Wh or 0.0, departure_time_s=req.departure_time_s,
+                              ev_max_voltage_V=volts, scale=_merge_scale(sc, scale),
+                              ev_max_current_A=(sc.ev_max_power_W / watts_per_A) if sc and sc.ev_max_power_W is not None
+                              else ac.ev_max_current_A,
+                              ev_min_current_A=self.ev_min_power_W / watts_per_A)
+        bpt = base.bpt
+        if bpt is not None and dynamic:
+            bpt = attrs.evolve(bpt, ev_max_v2x_energy_request_Wh=req.ev_max_v2x_energy_request_Wh,
+                               ev_min_v2x_energy_request_Wh=req.ev_min_v2x_energy_request_Wh)
+        return ChargeParameterRequest(mode=base.mode, ac=ac, dc=dc, bpt=bpt, control_mode=self.control_mode,
+                                      max_entries=req.maximum_supporting_points, renegotiation=self.renegotiating)
+
+    def nominal_voltage_V(self) -> float:
+        """The EVSE's nominal voltage once its application told it, else the link option."""
+        ac = self.cpd_answer.ac if self.cpd_answer is not None else None
+        return ac.nominal_voltage_V if ac is not None and ac.nominal_voltage_V > 0 else self.link.options.ac_nominal_voltage_V
+
+    async def on_schedule_exchange(self, req):
+        """Always asks the EVSE application with the complete needs (also after a renegotiation);
+        Ongoing until it answers Finished, within the Ongoing performance time."""
+        dynamic = self.control_mode is ControlMode.DYNAMIC
+        try:
+            event = self.schedule_request(req)
+        except ValueError as exc:  # e.g. a negative energy request or minimum above maximum
+            return self.fail(req, ResponseCode.FAILED_WRONG_CHARGE_PARAMETER, StopCause.OTHER,
+                             f"ScheduleExchangeReq: {exc}")
+        ans = await self.ask("cpd", event, self.t.secc_perf_s)
+        if ans is not TIMED_OUT and ans.response_code.is_failure:
+            return self.fail(req, ans.response_code, StopCause.OTHER, "schedule exchange refused")
+        if ans is TIMED_OUT or ans.processing is not EVSEProcessing.FINISHED:
+            if self.ongoing_expired("cpd", self.t.secc_ongoing_perf_s):
+                return self.fail(req, ResponseCode.FAILED, StopCause.OTHER, "no schedule in time")
+            return M20.ScheduleExchangeRes(session_id=self.session_id, evse_processing=M20.Processing.ONGOING)
         self.loop_start.pop("cpd", None)
+        if ans.ac is not None or ans.dc is not None:
+            self.cpd_answer = ans
+        self.schedules = ans.schedules
         if self.schedules is None and not dynamic:
             p = self.cpd_answer.dc or self.cpd_answer.ac
             self.schedules = default_schedules(getattr(p, "max_power_W", None) or 0.0)
@@ -337,7 +370,7 @@ class Iso20Server(Iso2Server):
         target = ans.evse_target_active_power_W
         if target is None and self.control_mode is ControlMode.DYNAMIC:  # mandatory in Dynamic (7.6)
             ac = self.cpd_answer.ac if self.cpd_answer else None
-            target = (ans.evse_max_current_A or (ac.max_current_A if ac else 0.0)) * 230.0 * self.mode.phases
+            target = (ans.evse_max_current_A or (ac.max_current_A if ac else 0.0)) * self.nominal_voltage_V() * self.mode.phases
         meter = M20.MeterInfo(meter_id=self.offer.evse_id, charged_energy_reading_Wh=ans.meter_Wh) \
             if ans.meter_Wh is not None else None
         return M20.ACChargeLoopRes(session_id=self.session_id, evse_status=self.loop_note(ans), meter_info=meter,
@@ -355,16 +388,9 @@ class Iso20Server(Iso2Server):
         return M20.DCWeldingDetectionRes(session_id=self.session_id, evse_present_voltage_V=ans.present_voltage_V)
 
 
-def _fields(obj) -> dict:
-    import attrs
-
-    return attrs.asdict(obj, recurse=False)
-
-
-def _merge_scale(scale: ScaleNeeds | None, req: M20.ScheduleExchangeReq) -> ScaleNeeds | None:
-    if req.ev_max_energy_request_Wh is None and req.ev_min_energy_request_Wh is None:
+def _merge_scale(scale: ScaleNeeds | None, values: dict) -> ScaleNeeds | None:
+    """`scale` with the given -20 values set (None values leave the field as it was)."""
+    values = {k: v for k, v in values.items() if v is not None}
+    if not values:
         return scale
-    base = _fields(scale) if scale is not None else {}
-    base.update(ev_max_energy_request_Wh=req.ev_max_energy_request_Wh,
-                ev_min_energy_request_Wh=req.ev_min_energy_request_Wh)
-    return ScaleNeeds(**base)
+    return attrs.evolve(scale, **values) if scale is not None else ScaleNeeds(**values)
