@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from freev2g import link as L
-from freev2g.model.enums import EnergyTransferMode as ETM, EVSENotification, Protocol, ResponseCode, StopCause
+from freev2g.model.enums import EnergyTransferMode as ETM, EVSENotification, EVSEProcessing, Protocol, ResponseCode, StopCause
 from freev2g.model.params import (
     ACEVChargeParameter, BPTEVParameter, DCEVChargeParameter, DCEVStatus, EVSEOffer, ScaleNeeds,
 )
@@ -313,3 +313,24 @@ def test_abort_by_evse_ends_both_sides(virtual_loop, make_rig):
     assert run(virtual_loop, rig, dc_request()) is True
     assert rig.evse.of(L.SessionEnded)[0].cause is StopCause.IMD_FAULT
     assert rig.ev.of(L.EvSessionFinished)[0].cause in (StopCause.LINK_LOST, StopCause.LINK_TIMEOUT)
+
+
+@pytest.mark.parametrize("protocol", [ISO2, ISO20])
+def test_ongoing_authorization_is_not_a_refusal_whatever_its_accepted_flag(virtual_loop, make_rig, protocol):
+    """The EvseManager answers Ongoing with accepted=False while it waits (e.g. for a CSMS
+    Authorize); only a FINISHED answer decides (3.1 step 8)."""
+    rig = make_rig()
+    original = rig.evse.handle
+    rounds = []
+
+    async def undecided_twice(event):
+        if isinstance(event, L.AuthorizationRequest) and len(rounds) < 2:
+            rounds.append(event)
+            rig.evse.events.append(event)
+            return L.AuthorizationAnswer(processing=EVSEProcessing.ONGOING, accepted=False)
+        return await original(event)
+
+    rig.evse.handle = undecided_twice
+    assert run(virtual_loop, rig, dc_request((protocol,))) is True
+    assert len(rounds) == 2
+    assert not [e for e in rig.evse.of(L.SessionEnded) if e.cause is StopCause.AUTHORIZATION_REJECTED]

@@ -193,7 +193,7 @@ class Iso2Server(EnergyTransferSteps, SeccSession):
                              "AuthorizationReq GenChallenge does not match PaymentDetailsRes")
         event = AuthorizationRequest(option=self.payment, emaid=self.emaid, evcc_id=self.evcc_id)
         ans = await self.ask("auth", event, self.t.secc_perf_s)
-        if ans is not TIMED_OUT and not ans.accepted:
+        if ans is not TIMED_OUT and ans.processing is EVSEProcessing.FINISHED and not ans.accepted:
             return self.fail(req, ResponseCode.FAILED, StopCause.AUTHORIZATION_REJECTED, "authorization rejected")
         if ans is TIMED_OUT or ans.processing is not EVSEProcessing.FINISHED:
             if self.ongoing_expired("auth", self.t.secc_ongoing_perf_s):
