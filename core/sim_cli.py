@@ -91,13 +91,18 @@ class _Console:
 @click.option("--journal", type=click.Path(dir_okay=False), help="Session journal (sqlite).")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Write journal, plot.svg and summary.json here.")
 @click.option("--quiet", is_flag=True, help="Only the summary.")
+@click.option("--id-token", help="Present this id token (RFID) at plug-in; the station then needs an "
+              "authorization (EIM instead of free service) from a policy hook or an uplink such as OCPP.")
 @click.pass_obj
-def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_config, journal, report_dir, quiet) -> None:
+def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_config, journal, report_dir, quiet,
+                     id_token) -> None:
     """Run an EV and an EVSE in one process over the virtual link and print the session."""
     from .session_log import SessionLog, format_summary
     from .simulate import Simulation, SimulationError, SimulationOptions
 
     station, car, sc = _load_configs(pm, config, ev_config, scenario)
+    if id_token:
+        station = require_authorization(station, mode)
     try:
         opts = SimulationOptions(
             protocol=Protocol(protocol), mode=mode, scale=scale, speed=_speed(speed), station_config=station,
@@ -109,6 +114,8 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
 
     async def main():
         sim = Simulation(opts, pm)
+        if id_token:
+            present_token_at_plug_in(sim, id_token)
         log = SessionLog(console.line, None)
         if not quiet:
             sim.subscribe(log.on_event)
@@ -138,6 +145,32 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
         click.echo(f"Report: {Path(report_dir).resolve()} (summary.json, plot.svg, journal.sqlite)")
     if not result.ok:
         raise SystemExit(1)
+
+
+def require_authorization(station, mode: str):
+    """The station config for `--id-token`: EIM with authorization instead of free service."""
+    from .simulate import SimulationOptions, default_station_config
+
+    station = station or default_station_config(SimulationOptions(mode=mode))
+    if station.evse.disable_authentication or not station.evse.payment_enable_eim:
+        station.evse = attrs.evolve(station.evse, disable_authentication=False, payment_enable_eim=True)
+    return station
+
+
+def present_token_at_plug_in(sim, id_token: str, token_type: str = "ISO14443") -> None:
+    """Present `id_token` on the EVSE of every PluggedIn, as an RFID reader would
+    (StationApi.present_id_token: the policy hook first, else AuthorizationRequested)."""
+    from .model.events import PluggedIn
+
+    def on_event(event) -> None:
+        if isinstance(event, PluggedIn):
+            task = asyncio.get_running_loop().create_task(
+                sim.station.present_id_token(event.evse_index, id_token, token_type))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    tasks: set = set()
+    sim.subscribe(on_event)
 
 
 def _socket_options(options: dict[str, Any], path: str) -> dict[str, Any]:

@@ -71,11 +71,15 @@ class AcCharging:
         """Output the nominal duty for the current limit (or X1 when < 6 A or paused)."""
         m = self.m
         s = m.session
-        if s is None or s.finished or s.authorized is not True:
+        if s is None or s.finished or s.stopping or s.authorized is not True:
             return
         if self.hlc_5pct and (s.hlc or m.config.ac_enforce_hlc):
             return  # HLC carries the limit; PWM stays at 5 %
         duty = None if m.evse_paused else duty_for_current_pct(self.current_limit_A())
+        if m._contactor_stuck:
+            self.nominal_pwm = False
+            await m._cp_state_f()  # 5.7: never offer charging with a welded contactor
+            return
         if duty is None:
             self.nominal_pwm = False
             await m.pwm_off()
@@ -116,8 +120,8 @@ class AcCharging:
         else:
             await m._cp_state_f()  # E/F for T_step_EF so a legacy EV re-reads the duty
             await m.clock.sleep(m.tunables.t_step_ef_s)
-        if m.session is not s or s is None or s.finished or s.hlc:
-            if m.session is s and s is not None and not s.finished:
+        if m.session is not s or s is None or s.finished or s.stopping or s.hlc:
+            if m.session is s and s is not None and not s.finished and not s.stopping and not m._contactor_stuck:
                 await m.bsp.set_pwm_duty(HLC_DUTY_PCT)
             return
         self.hlc_5pct = False
@@ -129,12 +133,12 @@ class AcCharging:
         """B2 -> C2 in basic charging: close the contactor within 3 s (1.4)."""
         m = self.m
         s = m.session
-        if s is None or s.finished or s.hlc or s.authorized is not True or not self.nominal_pwm or m.evse_paused:
+        if s is None or s.finished or s.stopping or s.hlc or s.authorized is not True or not self.nominal_pwm or m.evse_paused:
             return
         if m.energy_on:
             return
         try:
-            closed = await m.close_contactor(m.phases)
+            closed = await m.close_contactor(m.phases, ticket=m.power_ticket())
         except BoardError as exc:
             await m.stop(StopCause.CP_FAULT, f"contactor: {exc}", fault=True)
             return
@@ -182,7 +186,7 @@ class AcCharging:
         self.nominal_pwm = False
         await m.power_off()
         await m.clock.sleep(m.config.switch_3ph1ph_delay_s)
-        if m.session is not s or s.finished:
+        if m.session is not s or s.finished or s.stopping:
             return False
         m.phases = phases
         m.refresh_limit()
@@ -198,6 +202,7 @@ class AcCharging:
     async def hlc_power_on(self) -> ResponseCode:
         """PowerDelivery(Start): wait for C/D, close within 3 s ([V2G2-847], [V2G2-860])."""
         m = self.m
+        ticket = m.power_ticket()  # a stop while waiting for C voids this request (finding A)
         waited = 0.0
         while m.cp not in (CPState.C, CPState.D) and waited < m.tunables.ac_contactor_wait_s:
             await m.clock.sleep(0.05)
@@ -207,7 +212,7 @@ class AcCharging:
         if m.cp is CPState.D and not m.config.has_ventilation:
             return ResponseCode.FAILED_CONTACTOR_ERROR
         try:
-            closed = await m.close_contactor(m.phases)
+            closed = await m.close_contactor(m.phases, ticket=ticket)
         except BoardError as exc:
             log.error("evse %s: contactor: %s", m.evse_index, exc)
             return ResponseCode.FAILED_CONTACTOR_ERROR

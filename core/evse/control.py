@@ -1,5 +1,6 @@
 """The EvseManager's remote-control API used by the Station (StationApi): snapshot, remote
-start/stop, EVSE-side pause/resume, availability, connector unlock. Mixed into EvseManager.
+start/stop, tokens presented locally, rejection of a waiting authorization, EVSE-side
+pause/resume, availability, connector unlock. Mixed into EvseManager.
 """
 from __future__ import annotations
 
@@ -7,15 +8,29 @@ import logging
 
 from ..boards import BoardError
 from ..model import events as ev
-from ..model.enums import CPState, EVSENotification, StopCause
+from ..model.enums import CPState, EVSENotification, PaymentOption, StopCause
 from ..registry import AuthorizationDecision
 from ..station import SessionSnapshot
+from .authorization import PRESENTED_KEY, Authorizer
 from .states import ENERGY_STATES, EvseState, SessionContext
 
 log = logging.getLogger(__name__)
 
 
 class RemoteControl:
+    # ------------------------------------------------------------------ the Authorizer
+
+    @property
+    def auth(self) -> Authorizer:
+        return self.__dict__["_authorizer"]
+
+    @auth.setter
+    def auth(self, authorizer: Authorizer) -> None:
+        """The EvseManager sets its Authorizer; bind it so that it can read the session and
+        emit AuthorizationRequested."""
+        authorizer.bind(self)
+        self.__dict__["_authorizer"] = authorizer
+
     # ------------------------------------------------------------------ public API (StationApi)
 
     def snapshot(self) -> SessionSnapshot | None:
@@ -45,6 +60,44 @@ class RemoteControl:
         if s.finished or s.authorized is True:
             return False
         s.authorized = None
+        await self.apply_authorization(decision, s.auth_method)
+        return True
+
+    async def present_id_token(self, id_token: str, token_type: str = "ISO14443") -> None:
+        """A token presented locally (RFID reader, app): offered to the policy hook, else
+        announced with AuthorizationRequested for the uplinks (StationApi.present_id_token).
+        With no session (or a finished one) it identifies the next session."""
+        if not id_token:
+            raise ValueError(f"evse {self.evse_index}: present_id_token needs a non-empty token")
+        s = self.session
+        if s is None or s.finished:
+            self.auth.present(id_token, token_type)
+            return
+        if s.authorized is not None:
+            log.info("evse %s: token presented while authorization is already %s; ignored",
+                     self.evse_index, "accepted" if s.authorized else "refused")
+            return
+        if not self.auth.method_allowed(PaymentOption.EXTERNAL_PAYMENT):
+            log.warning("evse %s: token presented but EIM is disabled (payment_enable_eim); ignored", self.evse_index)
+            return
+        s.extra[PRESENTED_KEY] = (id_token, token_type)
+        decision = self.auth.decide(PaymentOption.EXTERNAL_PAYMENT, id_token=id_token, token_type=token_type,
+                                    announce_again=True)
+        if decision is not None:
+            await self.apply_authorization(decision, PaymentOption.EXTERNAL_PAYMENT)
+
+    async def reject_authorization(self, reason: str = "") -> bool:
+        """Refuse the waiting authorization (the backend said no). An HLC session then ends
+        with authorization_rejected at the EV's next AuthorizationReq; basic charging keeps
+        PWM off and waits for another token. With no session: drops a remote start or
+        token waiting for the next one."""
+        s = self.session
+        if s is None or s.finished:
+            return self.auth.forget_pending()
+        if s.authorized is not None:
+            return False
+        token = s.extra.get(PRESENTED_KEY, (None, None))[0]
+        decision = AuthorizationDecision(accepted=False, id_token=token, reason=reason or "rejected")
         await self.apply_authorization(decision, s.auth_method)
         return True
 
@@ -104,8 +157,19 @@ class RemoteControl:
         return True
 
     async def unlock_connector(self) -> bool:
-        if self.energy_on or self.lock is None:
+        """Unlock, never while power is on or (DC) while the cable side is above the safe voltage
+        (charging-domain.md 5.5: a welded EV contactor keeps the cable live after the EVSE opened)."""
+        if self.energy_on or self._output_may_be_live or self.lock is None:
             return False
+        if self.is_dc:
+            cable_V = self.dc.cable_voltage_V()
+            if cable_V is None and self.psu is not None:
+                log.warning("evse %s: no cable-side voltage reading; unlock judged on the supply side", self.evse_index)
+                cable_V = self.psu.read().voltage_V
+            if cable_V is not None and cable_V > self.tunables.safe_voltage_V:
+                log.error("evse %s: unlock refused, cable at %.0f V (> %.0f V)", self.evse_index, cable_V,
+                          self.tunables.safe_voltage_V)
+                return False
         try:
             await self.lock.unlock()
         except BoardError as exc:

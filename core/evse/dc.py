@@ -72,6 +72,7 @@ class DcCharging:
         self._applied_mode: str | None = None
         self.imd_running = False
         self.discharging = False
+        self._warned_no_cable_voltage = False
 
     # ------------------------------------------------------------------ limits
 
@@ -127,7 +128,7 @@ class DcCharging:
                     await psu.set_mode(mode)
                     self._applied_mode = mode
                 await psu.set_voltage_current(voltage_V, abs(current_A))
-            except BoardError as exc:
+            except Exception as exc:  # noqa: BLE001 - any driver error: setpoints no longer applied
                 self.m.spawn(self.m.stop(StopCause.POWER_SUPPLY_FAULT, f"power supply: {exc}", fault=True))
                 return
 
@@ -145,10 +146,13 @@ class DcCharging:
             if task is not None and not task.done() and task is not asyncio.current_task():
                 task.cancel()
         self._writer = None
-        self._hardware_ov_limit(None)
         if self.imd_running and self.m.imd is not None:
             self.imd_running = False
             self.m.spawn(self._stop_imd())
+
+    def disarm_hardware_ov(self) -> None:
+        """Called by power_off only once supply OFF and contactor open are confirmed (5.6)."""
+        self._hardware_ov_limit(None)
 
     async def _stop_imd(self) -> None:
         try:
@@ -169,7 +173,7 @@ class DcCharging:
         ongoing = CableCheckAnswer(processing=EVSEProcessing.ONGOING, isolation=IsolationLevel.INVALID)
         if s is not None:
             s.soc_pct = req.ev_status.soc_pct
-        if s is None or s.finished:
+        if s is None or s.finished or s.stopping:
             faulted = s is not None and s.requested_stop is StopCause.IMD_FAULT
             return CableCheckAnswer(processing=EVSEProcessing.FINISHED,
                                     isolation=IsolationLevel.FAULT if faulted else IsolationLevel.INVALID,
@@ -186,7 +190,7 @@ class DcCharging:
             m.set_state(EvseState.CABLE_CHECK, "CableCheckReq")
             ev_max = s.ev_max_voltage_V or self.limits().max_voltage_V
             self._cable_result = None
-            self._cable_task = m.spawn(self._run_cable_check(ev_max))
+            self._cable_task = m.spawn(self._run_cable_check(ev_max, m.power_ticket()))
             return ongoing
         result = self._cable_result
         if result is None:
@@ -197,15 +201,17 @@ class DcCharging:
         return CableCheckAnswer(processing=EVSEProcessing.FINISHED, isolation=IsolationLevel.FAULT,
                                 status_code=EVSEStatusCode.SHUTDOWN, response_code=ResponseCode.FAILED)
 
-    async def _run_cable_check(self, ev_max_V: float) -> None:
+    async def _run_cable_check(self, ev_max_V: float, ticket) -> None:
         m = self.m
         try:
             async with m.clock.timeout(m.tunables.cable_check_timeout_s):
-                await self._cable_check_steps(ev_max_V)
+                await self._cable_check_steps(ev_max_V, ticket)
         except CableCheckFailed as exc:
             self._cable_result = exc
         except TimeoutError:
             self._cable_result = CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "cable check took too long")
+        except Exception as exc:  # noqa: BLE001 - any driver error fails the check (and stops)
+            self._cable_result = CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"cable check error: {exc!r}")
         else:
             self._cable_result = True
             if m.session is not None:
@@ -213,6 +219,10 @@ class DcCharging:
             return
         fail = self._cable_result
         log.error("evse %s: cable check failed: %s", m.evse_index, fail.detail)
+        s = m.session
+        if s is not ticket[1] or s is None or s.finished or s.stopping:
+            m.spawn(m.power_off())  # that session's stop is already under way
+            return
         m.spawn(m.stop(fail.cause, fail.detail, fault=True))
 
     async def _board(self, cause: StopCause, aw):
@@ -233,18 +243,33 @@ class DcCharging:
             await m.clock.sleep(0.1)
             waited += 0.1
 
-    async def _cable_check_steps(self, ev_max_V: float) -> None:
+    def _still_allowed(self, ticket) -> None:
+        """Cable check energises only with CP C (D with ventilation) for the session that asked
+        (5.1, 1.4); checked before the close and on every step after it."""
+        m = self.m
+        if not m.may_energise(ticket):
+            raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "session stopped during cable check")
+        if m.cp not in (CPState.C, CPState.D) or (m.cp is CPState.D and not m.config.has_ventilation):
+            raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"CP left C/D (now {m.cp.value}) during cable check")
+
+    async def _cable_check_steps(self, ev_max_V: float, ticket) -> None:
         m, t = self.m, self.m.tunables
         cfg = m.config
         psu, imd = m.psu, m.imd
         safe = t.safe_voltage_V
         PSU, IMD = StopCause.POWER_SUPPLY_FAULT, StopCause.IMD_FAULT
         await self._wait_voltage(lambda v: v < safe, "not below 60 V before cable check")
-        if not await self._board(StopCause.CP_FAULT, m.close_contactor()):
+        self._still_allowed(ticket)
+        if psu is not None:
+            # 5.6: watch from the first volt: software limit test voltage + tolerance, hardware
+            # limit from Table 103 for the test voltage.
+            test_V = cable_check_test_voltage_V(ev_max_V, self.limits().max_voltage_V, cfg.dc_isolation_voltage_V)
+            m.ov.arm(test_V + t.cable_check_voltage_tolerance_V)
+            self._hardware_ov_limit(emergency_ov_limit_V(test_V))
+        if not await self._board(StopCause.CP_FAULT, m.close_contactor(ticket=ticket)):
             raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "stopped while closing contactors")
         if psu is None:
             return
-        test_V = cable_check_test_voltage_V(ev_max_V, self.limits().max_voltage_V, cfg.dc_isolation_voltage_V)
         if m.session is not None:
             m.session.extra["cable_check_voltage_V"] = test_V
         await self._board(PSU, psu.set_mode("cable_check"))
@@ -252,7 +277,10 @@ class DcCharging:
         await self._board(PSU, psu.set_voltage_current(test_V, t.cable_check_current_A))
         waited = 0.0
         while True:  # ramp to the test voltage; a short circuit keeps the voltage down (5.1 step 5)
+            self._still_allowed(ticket)
             r = psu.read()
+            if r.voltage_V > test_V + t.cable_check_voltage_tolerance_V:
+                raise CableCheckFailed(StopCause.OVER_VOLTAGE, f"over-voltage in cable check: {r.voltage_V:.0f} V, test {test_V:.0f} V")
             if abs(r.voltage_V - test_V) <= t.cable_check_voltage_tolerance_V:
                 break
             if waited >= 1.0 and r.voltage_V < safe and abs(r.current_A) >= t.cable_check_current_A * 0.9:
@@ -270,6 +298,7 @@ class DcCharging:
             reading = None
             for _ in range(max(1, cfg.cable_check_wait_number_of_imd_measurements)):
                 reading = await self._board(IMD, imd.read())
+                self._still_allowed(ticket)
             assert reading is not None
             if not isolation_valid(reading.resistance_F_Ohm, reading.resistance_N_Ohm, t.isolation_fault_Ohm):
                 raise CableCheckFailed(
@@ -302,14 +331,18 @@ class DcCharging:
         set_limit = getattr(self.m.psu, "set_over_voltage_limit", None)
         if set_limit is None:
             return
-        result = set_limit(limit_V)
+        try:
+            result = set_limit(limit_V)
+        except Exception as exc:  # noqa: BLE001 - never break a power path on it
+            log.error("evse %s: setting the hardware over-voltage limit failed: %r", self.m.evse_index, exc)
+            return
         if hasattr(result, "__await__"):
             self.m.spawn(result)
 
     def precharge(self, req: PreChargeRequest) -> PreChargeAnswer:
         m = self.m
         s = m.session
-        if s is None or s.finished or not s.cable_check_passed or not m.energy_on:
+        if s is None or s.finished or s.stopping or not s.cable_check_passed or not m.energy_on:
             present = m.psu.read().voltage_V if m.psu is not None else 0.0
             return PreChargeAnswer(present_voltage_V=present, status_code=EVSEStatusCode.SHUTDOWN,
                                    response_code=ResponseCode.FAILED)
@@ -327,7 +360,7 @@ class DcCharging:
     async def power_on(self) -> ResponseCode:
         m = self.m
         s = m.session
-        if s is None or not s.cable_check_passed or not m.energy_on:
+        if s is None or s.finished or s.stopping or not s.cable_check_passed or not m.energy_on:
             return ResponseCode.FAILED_POWER_DELIVERY_NOT_APPLIED
         voltage_V = m.psu.read().voltage_V if m.psu is not None else 0.0
         self.arm_over_voltage(s.ev_max_voltage_V)
@@ -419,5 +452,28 @@ class DcCharging:
         m = self.m
         if m.state is not EvseState.WELDING:
             m.set_state(EvseState.WELDING, "WeldingDetectionReq")
-        voltage_V = m.psu.read().voltage_V if m.psu is not None else 0.0
+        voltage_V = self.cable_voltage_V()
+        if voltage_V == math.inf:
+            voltage_V = self.limits(raw=True).max_voltage_V  # reading failed: report live, never safe
+        elif voltage_V is None:
+            if not self._warned_no_cable_voltage:
+                self._warned_no_cable_voltage = True
+                log.warning("evse %s: no cable-side voltage reading (IMD/bsp cable_voltage_V): welding detection "
+                            "reports the supply side and cannot see a welded EV contactor", m.evse_index)
+            voltage_V = m.psu.read().voltage_V if m.psu is not None else 0.0
         return WeldingDetectionAnswer(present_voltage_V=round(voltage_V, 1))
+
+    def cable_voltage_V(self) -> float | None:
+        """DC voltage on the cable side of the EVSE contactor from the optional driver method
+        `cable_voltage_V()` of the IMD or the bsp (core/boards.py); None when neither has it.
+        A failing reading counts as live (inf) so nothing treats the cable as safe (5.5)."""
+        for board in (self.m.imd, self.m.bsp):
+            read = getattr(board, "cable_voltage_V", None) if board is not None else None
+            if read is None:
+                continue
+            try:
+                return float(read())
+            except Exception as exc:  # noqa: BLE001
+                log.error("evse %s: cable voltage reading failed: %r", self.m.evse_index, exc)
+                return math.inf
+        return None

@@ -266,6 +266,9 @@ class HlcHandler:
             code = self._check_selection(e)
             if code is None:
                 code = await (m.dc.power_on() if m.is_dc else m.ac.hlc_power_on())
+            if code is ResponseCode.OK and (m.session is not s or s.finished or s.stopping):
+                await m.power_off()  # stopped while the request was being served (finding A)
+                code = ResponseCode.FAILED
             if code is not ResponseCode.OK:
                 return PowerDeliveryAnswer(response_code=code, status_code=EVSEStatusCode.SHUTDOWN)
             s.tuple_id = e.tuple_id

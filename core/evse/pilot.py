@@ -12,7 +12,7 @@ from ..boards import BoardError, BoardEvent
 from ..model import events as ev
 from ..model.enums import CPState, EVSENotification, PaymentOption, StopCause
 from .safety import BOARD_KIND_CAUSE, FAULT_NAME_CAUSE, stops_charging
-from .states import EvseState, SessionContext, new_session_id
+from .states import ENERGY_STATES, EvseState, SessionContext, new_session_id
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,35 @@ class PilotHandling:
             if kind == "power_meter" and not self.config.fail_on_powermeter_errors:
                 log.warning("evse %s: power meter error ignored: %s", self.evse_index, event.detail)
                 return
+            detail = f"{kind}: {error} {event.detail}".strip()
+            if cause is StopCause.WELDING_DETECTED:
+                self._weld_reported = True  # stays in state F until restart (5.7)
             if self.energy_on or (self.session is not None and not self.session.finished):
-                self.spawn(self.stop(cause, f"{kind}: {error} {event.detail}".strip(), fault=True))
+                self.spawn(self.stop(cause, detail, fault=True))
+            elif cause is StopCause.WELDING_DETECTED:
+                self.spawn(self._late_weld_report(detail))
+
+    async def _late_weld_report(self, detail: str) -> None:
+        """A welded contactor reported after the session: supply off, CP state F, recorded."""
+        await self.power_off()
+        self._contactor_stuck = True
+        await self._cp_state_f()
+        self._emit_safely(ev.FaultRaised, cause=StopCause.WELDING_DETECTED, detail=detail)
 
     def _over_voltage_event(self) -> None:
         """A reported over-voltage: emergency stop at once above the Table 103 limit, else the
-        software monitor applies internal_over_voltage_duration_ms (5.6)."""
-        if not self.energy_on or self.psu is None:
+        software monitor applies internal_over_voltage_duration_ms (5.6). Reported while the
+        output is live but no limit is armed: stop at once."""
+        if not (self.energy_on or self._output_may_be_live) or self.psu is None:
             return
-        voltage = self.psu.read().voltage_V
+        try:
+            voltage = self.psu.read().voltage_V
+        except Exception as exc:  # noqa: BLE001
+            log.error("evse %s: power supply read failed: %r", self.evse_index, exc)
+            voltage = float("nan")
+        if self.ov.negotiated_max_V is None or voltage != voltage:
+            self.spawn(self.stop(StopCause.OVER_VOLTAGE, f"over-voltage reported by the board ({voltage:.1f} V)", fault=True))
+            return
         verdict = self.ov.check(voltage, self.clock.monotonic())
         if verdict == "emergency":
             limit = self.ov.negotiated_max_V
@@ -62,7 +82,10 @@ class PilotHandling:
                 await self._handle_cp(state)
             except Exception:  # noqa: BLE001 - keep handling CP changes; power off on surprises
                 log.exception("evse %s: CP handling failed", self.evse_index)
-                await self.power_off()
+                try:
+                    await self.power_off()
+                except Exception:  # noqa: BLE001 - power_off never raises; the worker must not die
+                    log.exception("evse %s: power off after a CP handling error failed", self.evse_index)
 
     async def _handle_cp(self, new: CPState) -> None:
         old, self.cp = self.cp, new
@@ -92,8 +115,9 @@ class PilotHandling:
             await self._ev_not_ready()
 
     async def _ev_not_ready(self) -> None:
-        """C/D -> B: open the contactor within 100 ms (1.4)."""
-        if not self.energy_on:
+        """C/D -> B: open the contactor within 100 ms (1.4). In DC also while a cable check
+        or precharge is about to energise (energy_on not yet set)."""
+        if not self.energy_on and not (self.is_dc and self.state in ENERGY_STATES):
             return
         s = self.session
         if self.is_dc:
@@ -155,25 +179,31 @@ class PilotHandling:
             await self.stop(StopCause.CONNECTOR_LOCK_FAULT, str(exc), fault=True)
 
     async def _unplugged(self) -> None:
-        """CP -> A: contactors open within 100 ms, session ends, PWM off, unlock (2.1 step 8)."""
-        await self.power_off()
+        """CP -> A: contactors open within 100 ms, session ends, PWM off, unlock (2.1 step 8).
+        The session is finished and reset even when a step fails."""
         s = self.session
-        if s is not None and not s.finished:
-            if s.hlc and self.link is not None:
+        if s is not None:
+            s.stopping = True  # nothing may energise it while the link is aborted
+        try:
+            await self.power_off()
+            if s is not None and not s.finished and s.hlc and self.link is not None:
                 try:
                     await self.clock.wait_for(self.link.abort(StopCause.EV_UNPLUGGED, "unplugged"), 2.0)
                 except Exception:  # noqa: BLE001
                     log.exception("evse %s: link abort failed", self.evse_index)
-            self.finish(StopCause.EV_UNPLUGGED, "CP state A")
-        await self.pwm_off()
-        if self.lock is not None:
-            try:
-                await self.lock.unlock()
-            except BoardError as exc:
-                log.error("evse %s: unlock failed: %s", self.evse_index, exc)
-        if s is not None:
-            self.emit(ev.Unplugged)
-        self.session = None
-        self.evse_paused = False
-        self.notification = EVSENotification.NONE
-        self.state = EvseState.IDLE if self.available else EvseState.UNAVAILABLE
+        finally:
+            if s is not None and not s.finished:
+                self.finish(StopCause.EV_UNPLUGGED, "CP state A", error=s.stop_fault is not None)
+            await self._cp_idle()
+            if self.lock is not None:
+                try:
+                    await self.lock.unlock()
+                except Exception as exc:  # noqa: BLE001
+                    log.error("evse %s: unlock failed: %r", self.evse_index, exc)
+            if s is not None:
+                self._emit_safely(ev.Unplugged)
+            if self.session is s:
+                self.session = None
+            self.evse_paused = False
+            self.notification = EVSENotification.NONE
+            self.state = EvseState.IDLE if self.available else EvseState.UNAVAILABLE

@@ -75,6 +75,7 @@ class EvseTunables:
     monitor_period_s: float = 0.05  # safety monitor tick while energy flows
     renegotiation_max_delay_s: int = 10
     power_off_settle_s: float = 1.0  # wait for current ~0 before opening DC contactors
+    power_off_supply_timeout_s: float = 0.05  # supply OFF may take this long before the contactor opens anyway (1.4: 100 ms)
 
 
 @define
@@ -109,6 +110,8 @@ class SessionContext:
     requested_stop: StopCause | None = None  # EVSE-side stop asked for (remote/local/fault)
     requested_detail: str = ""
     finished: bool = False
+    stopping: bool = False  # stop() is running: nothing may energise this session any more
+    stop_fault: StopCause | None = None  # a fault that arrived while the stop was running
     cable_check_passed: bool = False
     power_delivery_started: bool = False
     renegotiation_pending: bool = False  # limits changed after the offer, before the charge loop

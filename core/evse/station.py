@@ -41,6 +41,7 @@ class Station:
         link_shared: dict | None = None,
         journal_path: str | None = None,
         tunables: EvseTunables | None = None,
+        journal_durability: str = "process",
     ):
         self.config = config
         self.pm = pm
@@ -51,6 +52,7 @@ class Station:
         self.board_shared = board_shared if board_shared is not None else {}
         self.link_shared = link_shared if link_shared is not None else {}
         self._journal_path = journal_path or config.journal
+        self._journal_durability = journal_durability  # journal.py: "process" or "power_loss"
         self._tunables = tunables
         self._schedules = ScheduleManager()
         self._journal: Journal | None = None
@@ -80,7 +82,7 @@ class Station:
     async def start(self) -> None:
         if self.running:
             raise StationError(f"station {self.station_id} already started")
-        self._journal = Journal(self._journal_path or ":memory:")
+        self._journal = Journal(self._journal_path or ":memory:", durability=self._journal_durability)
         regs = self.pm.registries()
         self.boards = self._build_boards(regs)
         self.link = self._build_link(regs)
@@ -197,6 +199,13 @@ class Station:
     async def remote_start(self, evse_index: int, id_token: str) -> bool:
         manager = self.managers.get(evse_index)
         return await manager.remote_start(id_token) if manager else False
+
+    async def present_id_token(self, evse_index: int, id_token: str, token_type: str = "ISO14443") -> None:
+        await self.manager(evse_index).present_id_token(id_token, token_type)
+
+    async def reject_authorization(self, evse_index: int, reason: str = "") -> bool:
+        manager = self.managers.get(evse_index)
+        return await manager.reject_authorization(reason) if manager else False
 
     async def remote_stop(self, evse_index: int, cause: StopCause = StopCause.REMOTE_STOP) -> bool:
         manager = self.managers.get(evse_index)

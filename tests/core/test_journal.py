@@ -50,11 +50,17 @@ def test_session_summary_parameters_meter_and_schedules(tmp_path):
     j.close()
 
 
-def test_wal_and_full_sync(tmp_path):
-    j = Journal(tmp_path / "j.sqlite")
+def test_wal_and_sync_per_durability(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")  # default: survives a process crash, no fsync per record
+    assert j._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert j._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    j.close()
+    j = Journal(tmp_path / "j.sqlite", durability="power_loss")
     assert j._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert j._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     j.close()
+    with pytest.raises(JournalError, match="durability must be one of process, power_loss"):
+        Journal(tmp_path / "j.sqlite", durability="sometimes")
 
 
 def test_bad_input_keeps_records(tmp_path):

@@ -308,6 +308,8 @@ def test_welded_contactor_goes_to_state_f(virtual_loop, make_harness):
         assert h.bsp.pwm_duty_pct() == 0.0  # state F: EVSE not available
         assert any(e.kind == "FaultRaised" and "contactor" in e.detail for e in h.events)
         await h.station.stop()
+        assert h.bsp.contactor_closed()  # still welded
+        assert h.bsp.pwm_duty_pct() == 0.0  # so the CP stays in state F, never X1
 
     virtual_loop(scenario())
 

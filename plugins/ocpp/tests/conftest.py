@@ -47,6 +47,19 @@ def _make_cp(base, results, version):
 
         async def route_message(self, raw_msg):
             self.csms.record(raw_msg)
+            frame = json.loads(raw_msg)
+            swallow = self.csms.swallow_tx_seq
+            if (swallow and frame[0] == 2 and frame[2] == "TransactionEvent"
+                    and frame[3].get("seqNo") == swallow[0]):
+                # The CSMS got the message, but its CALLRESULT is lost: the connection drops.
+                self.csms.swallow_tx_seq = swallow[1:]
+                await self._connection.close()
+                return
+            if (frame[0] == 2 and frame[2] == "TransactionEvent"
+                    and frame[3].get("seqNo") in self.csms.hold_tx_seq):
+                # The CSMS got the message and never answers it (the station waits or dies).
+                self.csms.hold_tx_seq = tuple(s for s in self.csms.hold_tx_seq if s != frame[3]["seqNo"])
+                return
             await super().route_message(raw_msg)
 
         async def _send(self, message):
@@ -73,7 +86,7 @@ def _make_cp(base, results, version):
 
             @on("Authorize")
             def authorize(self, **kw):
-                return results.Authorize(id_tag_info={"status": "Accepted"})
+                return results.Authorize(id_tag_info={"status": self.csms.token_status(kw["id_tag"])})
         else:
             @on("BootNotification")
             def boot(self, **kw):
@@ -92,7 +105,7 @@ def _make_cp(base, results, version):
 
             @on("Authorize")
             def authorize(self, **kw):
-                return results.Authorize(id_token_info={"status": "Accepted"})
+                return results.Authorize(id_token_info={"status": self.csms.token_status(kw["id_token"]["id_token"])})
 
         @on("Heartbeat")
         def heartbeat(self, **kw):
@@ -128,6 +141,9 @@ class Csms:
         self.heartbeat_s = 3600
         self.boot_status = "Accepted"
         self.fail_tx_seq: int | None = None
+        self.swallow_tx_seq: tuple[int, ...] = ()  # seqNos whose CALLRESULT is "lost" (connection dropped)
+        self.hold_tx_seq: tuple[int, ...] = ()  # seqNos received but never answered (once each)
+        self.tokens: dict[str, str] = {}  # idToken -> Authorize status (default Accepted)
         self.port = 0
         self.peer = None
         self.identities: list[str] = []
@@ -144,8 +160,15 @@ class Csms:
         async with self._changed:
             self._changed.notify_all()
 
+    def token_status(self, token: str) -> str:
+        return self.tokens.get(token, "Accepted")
+
     def calls(self, action: str | None = None) -> list[dict[str, Any]]:
         return [f[3] for f in self.frames if f[0] == 2 and (action is None or f[2] == action)]
+
+    def call_frames(self, action: str) -> list[list]:
+        """Whole CALL frames [2, messageId, action, payload] received for `action`."""
+        return [f for f in self.frames if f[0] == 2 and f[2] == action]
 
     def actions(self) -> list[str]:
         return [f[2] for f in self.frames if f[0] == 2]
@@ -219,6 +242,7 @@ class FakeStation:
 
     def __init__(self, *, clock: Clock | None = None, evses: int = 1, charge_mode=ChargeMode.DC):
         self.station_id = "CS-TEST-1"
+        self.vendor, self.model = "freev2g-test", "FakeStation"
         self._clock = clock or Clock(speed=50.0)
         self._schedules = ScheduleManager()
         self.listeners = []
@@ -259,6 +283,13 @@ class FakeStation:
     async def remote_start(self, evse_index, id_token):
         self.calls.append(("remote_start", evse_index, id_token))
         return self.accept_remote
+
+    async def present_id_token(self, evse_index, id_token, token_type="ISO14443"):
+        self.calls.append(("present", evse_index, id_token, token_type))
+
+    async def reject_authorization(self, evse_index, reason=""):
+        self.calls.append(("reject", evse_index, reason))
+        return True
 
     async def remote_stop(self, evse_index, cause=None):
         self.calls.append(("remote_stop", evse_index, cause))

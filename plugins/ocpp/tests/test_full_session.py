@@ -115,3 +115,46 @@ def test_station_config_toml_builds_the_uplink(tmp_path):
     ocpp = cfg.uplinks["ocpp"]
     assert isinstance(ocpp, OcppConfig) and ocpp.version == "2.1" and ocpp.security_profile == 2
     assert attrs.asdict(ocpp)["vendor_id"] == "eu.scale-project"
+
+
+def test_malformed_csms_messages_mid_session_charging_goes_on(make_csms, uplink_config):
+    """Issue 6: malformed or unexpected CSMS messages get CALLERRORs and charging goes on -
+    here in a real simulated session, while energy flows."""
+
+    async def main():
+        csms = make_csms("2.0.1")
+        await csms.start()
+        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=20, scenario=SCENARIO,
+                                           station_config=_station_config(uplink_config, csms.url)))
+        marks = []
+
+        async def csms_side():
+            await csms.wait_for(lambda c: any(p["transactionInfo"].get("chargingState") == "Charging"
+                                              for p in c.calls("TransactionEvent")), "charging")
+            await csms.send_raw("{not json")
+            await csms.send_raw('[2, "bad-1", "RequestStopTransaction", {"transactionId": 7}]')
+            await csms.send_raw('[3, "nobody-asked", {}]')
+            unknown = await csms.request("MakeCoffee", {})
+            wrong = await csms.request("RequestStopTransaction", {"transactionId": ["x"]})
+            marks.append((datetime.now(timezone.utc), unknown, wrong))
+
+        await sim.start()
+        side = asyncio.create_task(csms_side())
+        try:
+            result = await sim.run()
+            await side
+        finally:
+            side.cancel()
+            await sim.stop()
+            await csms.stop()
+        return csms, sim, result, marks
+
+    csms, sim, result, marks = asyncio.run(main())
+    at, unknown, wrong = marks[0]
+    assert unknown[2] == "NotSupported" and wrong[0] == 4
+    errors = {f[1]: f[2] for f in csms.frames if f[0] == 4}
+    assert errors.get("-1") == "FormatViolation" and "bad-1" in errors
+    assert len(csms.identities) == 1  # the connection survived
+    after = [e for e in sim.events if isinstance(e, MeterSample) and e.timestamp > at]
+    assert after and max(e.power_W for e in after) > 1_000.0  # still charging after the garbage
+    assert result.ok and result.energy_Wh > 0

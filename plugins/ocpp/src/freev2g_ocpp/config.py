@@ -52,6 +52,8 @@ class OcppConfig:
     free_id_token: str = "freev2g-free"  # idTag when a session has no token (1.6 needs one)
     scale_data: bool = True  # send SCALE customData / DataTransfer
     end_orphan_transactions: bool = True  # end transactions left open by a crash at start
+    authorize_timeout_s: float = field(default=20.0, validator=_positive)  # < 50 s EVSE authorization timeout
+    offline_authorization: str = field(default="reject", validator=_one_of("reject", "accept"))
 
     def __attrs_post_init__(self):
         scheme = urlsplit(self.url).scheme

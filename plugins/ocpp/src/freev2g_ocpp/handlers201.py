@@ -108,6 +108,7 @@ class Handlers201:
         token = p["idToken"]["idToken"]
         self.u.mapper.pending_remote_start[evse] = p["remoteStartId"]
         self.u.mapper.pending_id_token[evse] = token
+        self.u.mapper.token_types[token] = p["idToken"].get("type", "Central")
         ok = await self.u.station.remote_start(evse, token)
         if not ok:
             self.u.mapper.pending_remote_start.pop(evse, None)

@@ -169,17 +169,23 @@ class EventMapper201(EventMapperBase):
         self.tx_event(event, "Updated", "EVDetected", charging_state="EVConnected")
 
     def on_Authorized(self, event: Authorized) -> None:
+        """E03/E05 (2.0.1): Authorized with the idToken and its type; a refused token gives
+        Deauthorized with the token the CSMS (or the policy) refused."""
         if not self.ensure_started(event, "Authorized", "EVConnected"):
             return
         if not event.accepted:
-            self.tx_event(event, "Updated", "Deauthorized")
+            if event.id_token:
+                self.tx_event(event, "Updated", "Deauthorized", id_token=event.id_token,
+                              id_token_type=self.token_types.get(event.id_token, "Local"))
+            else:
+                self.tx_event(event, "Updated", "Deauthorized")
             return
         tx = self.outbox.transaction(event.session_id)
         token = event.id_token or (tx.id_token if tx else None)
         if event.method is PaymentOption.CONTRACT:
             token_type = "eMAID"
         elif token:
-            token_type = "Central"
+            token_type = self.token_types.get(token, "Central")
         else:
             token, token_type = "", "NoAuthorization"
         self.outbox.update_transaction(event.session_id, id_token=token)

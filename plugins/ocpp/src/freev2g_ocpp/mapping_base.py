@@ -6,8 +6,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from freev2g.model.enums import StopCause
-from freev2g.model.events import MeterSample, SessionEvent
+from freev2g.model.events import AuthorizationRequested, MeterSample, SessionEvent
 
+from .authorize import ocpp_token_type
 from .config import OcppConfig
 from .outbox import Outbox
 
@@ -92,6 +93,7 @@ class EventMapperBase:
         self._last_meter_sent: dict[str, datetime] = {}
         self.pending_remote_start: dict[int, int] = {}  # evse_index -> remoteStartId (2.0.1)
         self.pending_id_token: dict[int, str] = {}  # evse_index -> idToken of a remote start
+        self.token_types: dict[str, str] = {}  # idToken -> IdTokenEnumType it was presented / started with
         self.meter_interval_s = float(cfg.meter_interval_s)
         self.station_vendor = "freev2g"
         self.station_model = "freev2g"
@@ -108,6 +110,12 @@ class EventMapperBase:
     def enqueue(self, action: str, payload: dict[str, Any], ts: datetime, *, session_id: str | None = None,
                 durable: bool = True) -> int:
         return self.outbox.enqueue(action, payload, created_at=iso(ts), session_id=session_id, durable=durable)
+
+    def on_AuthorizationRequested(self, event: AuthorizationRequested) -> None:
+        if event.id_token:
+            if len(self.token_types) > 256:  # tokens of long-gone sessions
+                self.token_types.clear()
+            self.token_types[event.id_token] = ocpp_token_type(event.token_type)
 
     def periodic_due(self, event: MeterSample) -> bool:
         self._last_meter[event.session_id] = event

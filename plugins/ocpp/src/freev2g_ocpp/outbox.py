@@ -1,17 +1,21 @@
 """Durable, ordered outbox for station -> CSMS messages (sqlite).
 
-Rules (brief "Offline and restarts"): a message is built completely (timestamp, seqNo) and
-committed before it is sent; it is marked delivered only after its CALLRESULT; a CALLERROR is
-final (kept with its error, never resent); a lost connection leaves it pending, so it is resent
-after reconnect with the same payload (same seqNo, so a CSMS can drop a duplicate). Messages
-flagged volatile (StatusNotification, NotifyEVChargingNeeds) are dropped when the process
-restarts; TransactionEvents and meter values survive a restart.
+Rules (issue 6 "Offline and restarts"; OCPP-J RPC framework, OCPP 2.0.1 Part 4 4.1.3): a
+message is built completely (timestamp, seqNo, OCPP-J messageId) and committed before it is
+sent; it is marked delivered only after its CALLRESULT, in the receive loop, the moment the
+answer frame is read; a CALLERROR is final (kept with its error, never resent). A message whose
+answer never came (connection lost, process killed) stays pending and is resent after the
+reconnect or restart byte for byte: same payload, same seqNo and timestamp, same messageId -
+the only copy a CSMS can ever see twice, and it can drop it by messageId or by
+(transactionId, seqNo). Messages flagged volatile (StatusNotification, NotifyEVChargingNeeds)
+are dropped when the process restarts; TransactionEvents and meter values survive a restart.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | rejected | dropped
     attempts INTEGER NOT NULL DEFAULT 0,
     done_at TEXT,
-    response TEXT
+    response TEXT,
+    message_id TEXT                          -- OCPP-J messageId, fixed at commit, reused on resend
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(state, id);
 CREATE TABLE IF NOT EXISTS tx (
@@ -60,6 +65,7 @@ class Entry:
     session_id: str | None
     durable: bool
     attempts: int
+    message_id: str
 
 
 @frozen
@@ -89,6 +95,9 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(outbox)")}
+            if "message_id" not in columns:  # a queue file written before messageIds were kept
+                self._db.execute("ALTER TABLE outbox ADD COLUMN message_id TEXT")
         except sqlite3.DatabaseError as exc:
             raise OutboxError(f"OCPP queue {self.path}: cannot open ({exc})") from exc
         self._lock = threading.Lock()
@@ -102,32 +111,43 @@ class Outbox:
                 durable: bool = True) -> int:
         with self._lock:
             cur = self._db.execute(
-                "INSERT INTO outbox(created_at, action, payload, session_id, durable) VALUES (?,?,?,?,?)",
-                (created_at, action, json.dumps(payload, separators=(",", ":")), session_id, int(durable)),
+                "INSERT INTO outbox(created_at, action, payload, session_id, durable, message_id) VALUES (?,?,?,?,?,?)",
+                (created_at, action, json.dumps(payload, separators=(",", ":")), session_id, int(durable),
+                 str(uuid.uuid4())),
             )
             return int(cur.lastrowid)
 
     def next_pending(self) -> Entry | None:
         row = self._db.execute(
-            "SELECT id, action, payload, session_id, durable, attempts FROM outbox "
+            "SELECT id, action, payload, session_id, durable, attempts, message_id FROM outbox "
             "WHERE state='pending' ORDER BY id LIMIT 1"
         ).fetchone()
         if row is None:
             return None
-        return Entry(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]), row[5])
+        message_id = row[6]
+        if message_id is None:  # older queue file: fix one now, before the first send
+            message_id = str(uuid.uuid4())
+            self._db.execute("UPDATE outbox SET message_id=? WHERE id=? AND message_id IS NULL", (message_id, row[0]))
+        return Entry(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]), row[5], message_id)
 
     def mark_attempt(self, entry_id: int) -> None:
         self._db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id=?", (entry_id,))
 
-    def mark_done(self, entry_id: int, state: str, response: Any, at: str) -> None:
+    def state_of(self, entry_id: int) -> str | None:
+        row = self._db.execute("SELECT state FROM outbox WHERE id=?", (entry_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def mark_done(self, entry_id: int, state: str, response: Any, at: str) -> bool:
+        """Final state of a pending message; False (and nothing changed) if it was final already."""
         if state not in ("delivered", "rejected", "dropped"):
             raise OutboxError(f"unknown outbox state {state!r}")
-        self._db.execute(
-            "UPDATE outbox SET state=?, response=?, done_at=? WHERE id=?",
+        cur = self._db.execute(
+            "UPDATE outbox SET state=?, response=?, done_at=? WHERE id=? AND state='pending'",
             (state, json.dumps(response, default=str), at, entry_id),
         )
-        if state == "delivered":
+        if cur.rowcount and state == "delivered":
             self.kv_set("last_delivery", at)
+        return bool(cur.rowcount)
 
     def drop_volatile(self, at: str) -> int:
         cur = self._db.execute(
@@ -139,6 +159,10 @@ class Outbox:
 
     def depth(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM outbox WHERE state='pending'").fetchone()[0]
+
+    def attempts(self) -> list[tuple[int, str, int, str]]:
+        """(id, action, attempts, message_id) of every message, in order (diagnostics, tests)."""
+        return [tuple(r) for r in self._db.execute("SELECT id, action, attempts, message_id FROM outbox ORDER BY id")]
 
     def entries(self, state: str | None = None) -> list[tuple[int, str, dict, str]]:
         sql = "SELECT id, action, payload, state FROM outbox"

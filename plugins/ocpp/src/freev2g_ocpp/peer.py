@@ -54,11 +54,14 @@ class StationPeer(ChargePoint):
     """One CSMS connection. `handlers` maps action names to coroutine functions."""
 
     def __init__(self, station_id: str, connection, version: str, handlers: Mapping[str, Handler],
-                 *, response_timeout_s: float = 30.0):
+                 *, response_timeout_s: float = 30.0, on_answer: Callable[[Any], None] | None = None):
         self._ocpp_version = version
         super().__init__(station_id, connection, response_timeout=response_timeout_s, logger=log)
         self.handlers = dict(handlers)
         self.route_map = {}
+        # Called with every CALLRESULT / CALLERROR frame as soon as it is read, before the
+        # waiting call() resumes: the outbox records the answer even if that call is cancelled.
+        self.on_answer = on_answer
 
     # -- incoming ---------------------------------------------------------------------------
 
@@ -76,6 +79,11 @@ class StationPeer(ChargePoint):
                 return
             await self._answer(msg)
         elif msg.message_type_id in (MessageType.CallResult, MessageType.CallError):
+            if self.on_answer is not None:
+                try:
+                    self.on_answer(msg)
+                except Exception:  # noqa: BLE001 - the answer still reaches its caller
+                    log.exception("%s: recording the answer %s failed", self.id, msg.unique_id)
             self._response_queue.put_nowait(msg)
 
     async def _answer(self, msg: Call) -> None:

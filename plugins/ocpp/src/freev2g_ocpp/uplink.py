@@ -10,15 +10,18 @@ the task waits (backoff, station clock) and connects again; pending messages sta
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 from freev2g.model.enums import StopCause
-from freev2g.model.events import SessionEvent, SessionFinished
+from freev2g.model.events import AuthorizationRequested, SessionEvent, SessionFinished
 from freev2g.station import EvseInfo, StationApi
 from ocpp.exceptions import OCPPError
+from ocpp.messages import MessageType
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
+from .authorize import CsmsAuthorization, authorize_payload, authorize_status
 from .config import OcppConfig
 from .handlers16 import Handlers16
 from .handlers201 import Handlers201
@@ -50,8 +53,7 @@ class OcppUplink:
         self.version = cfg.version
         self.station_id = cfg.station_id or station.station_id
         self.outbox = Outbox(cfg.queue_path)
-        info = getattr(getattr(station, "config", None), "station", None)  # StationConfig.station, if exposed
-        vendor, model = getattr(info, "vendor", "freev2g"), getattr(info, "model", "freev2g")
+        vendor, model = station.vendor, station.model
         self.variables = Variables(cfg, self.outbox, self.station_id, vendor, model,
                                    on_change=self._variable_changed)
         self.mapper = MAPPERS[cfg.version](
@@ -62,6 +64,8 @@ class OcppUplink:
         self.mapper.station_vendor, self.mapper.station_model = vendor, model
         self.mapper.meter_interval_s = self.variables.get_int("SampledDataCtrlr", "TxUpdatedInterval")
         self.handlers = (Handlers16 if cfg.version == "1.6" else Handlers201)(self)
+        self.authorization = CsmsAuthorization(self)
+        self._inflight: dict[str, Entry] = {}  # OCPP-J messageId -> outbox entry awaiting its answer
         self.connected = False
         self.peer: StationPeer | None = None
         self.unavailable: set[int] = set()
@@ -94,6 +98,8 @@ class OcppUplink:
     def on_event(self, event: SessionEvent) -> None:
         """Station event bus listener: map, commit, wake the sender. Never blocks or raises."""
         self.mapper.handle(event)
+        if isinstance(event, AuthorizationRequested):
+            self.authorization.on_requested(event)
         if self._wake is not None:
             self._idle.clear()
             self._wake.set()
@@ -129,6 +135,7 @@ class OcppUplink:
 
     async def stop(self) -> None:
         self._stopping = True
+        await self.authorization.stop()
         if self._task is not None:
             while not self._task.done():
                 self._task.cancel()
@@ -165,7 +172,7 @@ class OcppUplink:
 
     async def _serve(self, ws) -> None:
         peer = StationPeer(self.station_id, ws, self.version, self.handlers.routes(),
-                           response_timeout_s=self.cfg.response_timeout_s)
+                           response_timeout_s=self.cfg.response_timeout_s, on_answer=self._on_answer)
         self.peer = peer
         receiver = asyncio.create_task(peer.start(), name="ocpp-recv")
         tasks = [receiver]
@@ -223,25 +230,54 @@ class OcppUplink:
             _raise_if_cancelled()
 
     async def _deliver(self, peer: StationPeer, entry: Entry) -> None:
+        """Send one queued message with its own messageId (fixed at commit, the same on every
+        resend). The answer is recorded by `_on_answer` when the receive loop reads it, so a
+        cancellation right after it arrived cannot cause a resend."""
         payload = self.mapper.resolve(entry)
-        at = iso(self.now())
         if payload is None:
-            self.outbox.mark_done(entry.id, "rejected", {"error": "depends on a transaction the CSMS refused"}, at)
+            self._finish(entry, "rejected", {"error": "depends on a transaction the CSMS refused"})
             return
         self.outbox.mark_attempt(entry.id)
+        self._inflight[entry.message_id] = entry
         try:
-            result = await peer.call_raw(entry.action, payload)
+            result = await peer.call_raw(entry.action, payload, unique_id=entry.message_id)
         except CallErrorReceived as exc:
-            log.warning("OCPP: CSMS refused %s #%d: %s", entry.action, entry.id, exc)
-            self.outbox.mark_done(entry.id, "rejected", {"code": exc.code, "description": exc.description,
-                                                         "details": exc.details}, at)
+            if self._finish(entry, "rejected", {"code": exc.code, "description": exc.description,
+                                                "details": exc.details}):
+                log.warning("OCPP: CSMS refused %s #%d: %s", entry.action, entry.id, exc)
+            else:
+                log.warning("OCPP: %s #%d: the CSMS's answer does not validate (kept as delivered): %s",
+                            entry.action, entry.id, exc)
             return
         except OCPPError as exc:  # our own message failed the schema: a bug; keep it for inspection
             log.error("OCPP: %s #%d does not validate, not sent: %s", entry.action, entry.id, exc)
-            self.outbox.mark_done(entry.id, "rejected", {"code": exc.code, "details": exc.details}, at)
+            self._finish(entry, "rejected", {"code": exc.code, "details": exc.details})
             return
-        self.outbox.mark_done(entry.id, "delivered", result, iso(self.now()))
-        self.mapper.delivered(entry, result)
+        finally:
+            self._inflight.pop(entry.message_id, None)
+        self._finish(entry, "delivered", result)
+
+    def _on_answer(self, msg) -> None:
+        """Receive loop: a CALLRESULT / CALLERROR for a queued message is final right away."""
+        entry = self._inflight.get(msg.unique_id)
+        if entry is None:
+            return
+        if msg.message_type_id == MessageType.CallResult:
+            self._finish(entry, "delivered", json.loads(json.dumps(msg.payload, default=float)))
+        else:
+            self._finish(entry, "rejected", {"code": msg.error_code, "description": msg.error_description,
+                                             "details": msg.error_details})
+
+    def _finish(self, entry: Entry, state: str, response: Any) -> bool:
+        """Mark a message final once (the receive loop or the sender, whichever is first)."""
+        if not self.outbox.mark_done(entry.id, state, response, iso(self.now())):
+            return False
+        if state == "delivered":
+            try:
+                self.mapper.delivered(entry, response)
+            except Exception:  # noqa: BLE001 - e.g. a CALLRESULT without the field we need
+                log.exception("OCPP: could not use the answer to %s #%d: %r", entry.action, entry.id, response)
+        return True
 
     # -- helpers used by handlers ----------------------------------------------------------------
 
@@ -305,16 +341,15 @@ class OcppUplink:
 
     async def authorize(self, evse_index: int, id_token: str, *, token_type: str = "ISO14443") -> bool:
         """Ask the CSMS about an id token (2.0.1 C01 Authorize / 1.6 Authorize); on Accepted,
-        tell the station to start. Needs a live connection."""
+        tell the station to start. Needs a live connection (the AuthorizationRequested path,
+        `authorization`, also waits for one)."""
         if self.peer is None or not self.connected:
             return False
-        payload: dict[str, Any] = ({"idTag": id_token[:20]} if self.version == "1.6"
-                                   else {"idToken": {"idToken": id_token[:36], "type": token_type}})
-        res = await self.peer.call_raw("Authorize", payload)
-        status = (res.get("idTagInfo") or res.get("idTokenInfo") or {}).get("status")
-        if status != "Accepted":
+        res = await self.peer.call_raw("Authorize", authorize_payload(self.version, id_token, token_type))
+        if authorize_status(res) != "Accepted":
             return False
         self.mapper.pending_id_token[evse_index] = id_token
+        self.mapper.token_types[id_token] = token_type
         return await self.station.remote_start(evse_index, id_token)
 
     async def wait_idle(self) -> None:

@@ -115,6 +115,11 @@ class SimIsolationMonitor(_SimDriver):
     def running(self) -> bool:
         return self.model.imd_running
 
+    def cable_voltage_V(self) -> float:
+        """Optional IsolationMonitor reading (core/boards.py): DC voltage on the cable side of
+        the EVSE contactor, i.e. at the EV inlet (welding detection, unlock check, 5.5)."""
+        return self.model.inlet_voltage_V()
+
     async def self_test(self, test_voltage_V: float) -> bool:
         await self.model.clock.sleep(self.model.config.imd.self_test_time_s)
         fault = self.model.faults.get("imd_fault")
