@@ -440,9 +440,14 @@ class DcCharging:
         )
 
     def discharge_allowed(self) -> bool:
-        """J2847/2 (8) on ISO 15118-2, or ISO 15118-20 DC_BPT, with a bidirectional supply."""
+        """J2847/2 (8) on ISO 15118-2, or ISO 15118-20 DC_BPT, with a bidirectional supply, and
+        not refused by the user: ChargingPreferences (OCPI) with discharge_allowed false for this
+        EVSE keep the power flow one-way (uplinks.md 3.4)."""
         s = self.m.session
         if s is None or not self.bidirectional:
+            return False
+        prefs = self.m.schedules.preferences(self.m.evse_index)
+        if prefs is not None and not prefs.discharge_allowed:
             return False
         return s.j2847_mode is not None or (s.bpt is not None and s.protocol is not None and s.protocol.value == "iso20")
 

@@ -244,3 +244,33 @@ def test_eim_disabled_offers_contract_only_and_rejects_eim(virtual_loop, make_ha
         await h.station.stop()
 
     virtual_loop(scenario())
+
+
+def test_preferences_without_discharge_keep_the_flow_one_way(virtual_loop, make_harness):
+    """OCPI ChargingPreferences.discharge_allowed=false: no discharge even where EV and EVSE can;
+    allowing it again (a new preference) lets the EV discharge after renegotiation."""
+    from freev2g.link import PowerDeliveryRequest
+    from freev2g.model.enums import ChargeProgress
+    from freev2g.model.limits import ChargingPreferences
+
+    async def scenario():
+        h = await make_harness(evse={"sae_j2847_2_bpt_enabled": True, "sae_j2847_2_bpt_mode": "V2G"},
+                               board_options=BIDI)
+        bpt = BPTEVParameter(ev_max_discharge_power_W=20_000.0, ev_max_discharge_current_A=50.0)
+        cpd = await h.dc_until_charge_parameters(services=(1, J2847_V2H_SERVICE_ID + 1), bpt=bpt,
+                                                 dc=h.dc_param(bulk_soc_pct=20.0))
+        await h.cable_check()
+        await h.precharge()
+        await h.link.send(PowerDeliveryRequest(progress=ChargeProgress.START, tuple_id=cpd.schedules.tuples[0].tuple_id))
+        h.station.schedules.set_preferences(1, ChargingPreferences(session_id=h.session_id, discharge_allowed=False))
+        refused = await h.loop(n=8, current_A=-40.0)
+        assert refused[-1].present_current_A >= -0.5  # no energy leaves the EV
+        exported = h.model.energy_export_Wh
+        h.station.schedules.set_preferences(1, ChargingPreferences(session_id=h.session_id, discharge_allowed=True))
+        allowed = await h.loop(n=12, current_A=-40.0)
+        assert allowed[-1].present_current_A < -20.0
+        assert h.model.energy_export_Wh > exported
+        await h.stop_dc()
+        await h.station.stop()
+
+    virtual_loop(scenario())
