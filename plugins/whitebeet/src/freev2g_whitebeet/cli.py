@@ -36,15 +36,16 @@ def _run(coro) -> None:
 @click.option("--mac", default=None, help="Module Ethernet MAC (discovered when omitted).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="station.toml")
 @click.option("--sessions", type=int, default=0, help="Exit after this many finished sessions (0 = run forever).")
+@click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
 @click.pass_obj
-def evse_command(pm, iface, mac, config_path, sessions) -> None:
+def evse_command(pm, iface, mac, config_path, sessions, rt_priority) -> None:
     """Run a charging station (EvseManager) on an EVSE module."""
     from freev2g.clock import Clock
     from freev2g.config import StationConfig, load_station_config
     from freev2g.evse.station import Station
 
     cfg = load_station_config(config_path) if config_path else StationConfig()
-    options = {"iface": iface, **({"mac": mac} if mac else {})}
+    options = {"iface": iface, **({"mac": mac} if mac else {}), **({"rt_priority": rt_priority} if rt_priority else {})}
     cfg.link.name = "whitebeet"
     cfg.link.options = {**cfg.link.options, **options}
     cfg.board.bsp = "whitebeet"
@@ -74,12 +75,21 @@ def evse_command(pm, iface, mac, config_path, sessions) -> None:
 
 
 @whitebeet_group.command("ev")
-@click.option("--iface", required=True)
-@click.option("--mac", default=None)
+@click.option("--iface", required=True, help="Host Ethernet interface wired to the module.")
+@click.option("--mac", default=None, help="Module Ethernet MAC (discovered when omitted).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True, help="car.toml or ev.json")
-def ev_command(iface, mac, config_path) -> None:
-    """Run the EV controller on an EV module (not implemented yet)."""
-    raise click.ClickException("the WHITE beet EV-role host link is not implemented yet (see the plugin README)")
+@click.option("--mode", default=None, help="Energy transfer mode (default: the first of the config).")
+@click.option("--sessions", type=int, default=1, show_default=True, help="Charging sessions to run, then exit.")
+@click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
+@click.option("--stop-after-s", type=float, default=None, help="Stop charging after this long (else at the target SoC).")
+def ev_command(iface, mac, config_path, mode, sessions, stop_after_s, rt_priority) -> None:
+    """Run the EV controller on an EV module (whitebeet-hci.md 7.5-7.7)."""
+    from .ev_cli import run_ev
+
+    code = run_ev(iface=iface, mac=mac, config_path=config_path, mode=mode, sessions=sessions, echo=click.echo,
+                  stop_after_s=stop_after_s, rt_priority=rt_priority)
+    if code:
+        raise SystemExit(code)
 
 
 @whitebeet_group.command("info")
@@ -125,21 +135,28 @@ def capture_command(iface, pcap_path, count) -> None:
 @click.option("--role", type=click.Choice(["evse", "ev"]), required=True)
 @click.option("--mac", default=DEFAULT_MODULE_MAC, show_default=True, help="MAC the emulated module answers with.")
 @click.option("--sessions", type=int, default=0, help="Exit after this many sessions (0 = forever).")
-def emulate_command(iface, role, mac, sessions) -> None:
-    """Speak the module side of the HCI on IFACE (peer: a scripted simulated EV)."""
+@click.option("--medium", "medium_path", default=None, type=click.Path(dir_okay=False),
+              help="virtual_plc socket medium path: the PLC side is a virtual link (needed for --role ev); "
+                   "two emulators on one path charge against each other. Without it (EVSE role): a scripted EV.")
+@click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
+def emulate_command(iface, role, mac, sessions, medium_path, rt_priority) -> None:
+    """Speak the module side of the HCI on IFACE (8), backed by a virtual_plc link or a scripted EV."""
     from freev2g.clock import Clock
 
-    from .emulator.assemble import evse_emulator
+    from .emulator.assemble import ev_emulator, evse_emulator
     from .transport.ethernet import EthernetTransport
 
-    if role == "ev":
-        raise click.ClickException("the EV-role emulator is not implemented yet (see the plugin README)")
+    if role == "ev" and not medium_path:
+        raise click.UsageError("--role ev needs --medium PATH (the EVCC is a virtual_plc link on that socket)")
 
     async def main():
-        transport = EthernetTransport(iface, own_mac=mac_bytes(mac), module_side=True)
-        emu = evse_emulator(transport, clock=Clock(), mac=mac_bytes(mac))
+        transport = EthernetTransport(iface, own_mac=mac_bytes(mac), module_side=True, rt_priority=rt_priority)
+        if role == "ev":
+            emu = ev_emulator(transport, clock=Clock(), mac=mac_bytes(mac), medium_path=medium_path)
+        else:
+            emu = evse_emulator(transport, clock=Clock(), mac=mac_bytes(mac), medium_path=medium_path)
         await emu.start()
-        click.echo(f"emulating an EVSE module {mac} on {iface}")
+        click.echo(f"emulating an {role.upper()} module {mac} on {iface}")
         try:
             while not sessions or emu.v2g.sessions_completed < sessions:
                 await asyncio.sleep(0.1)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any, Callable
 
-from attrs import define, field, frozen
+from attrs import define, frozen
 
 from freev2g.framing import Frame, FramingError, encode_frame
 
@@ -100,13 +100,20 @@ class HciClient:
         self._pending: dict[tuple[int, int, int], asyncio.Future] = {}
         self._listeners: list[Callable[[Notification], None]] = []
         self._reader: asyncio.Task | None = None
+        self._direct = False
         self._lost: BaseException | None = None
         self._closed_listeners: list[Callable[[BaseException], None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
-        if self._reader is None:
-            self._reader = asyncio.get_running_loop().create_task(self._read_loop(), name=f"{self.name}-reader")
+        if self._reader is not None or self._direct:
+            return
+        direct = getattr(self.transport, "set_receiver", None)
+        if direct is not None:  # Ethernet: frames arrive from the socket callback, no reader task
+            self._direct = True
+            direct(self._on_datagram, self._mark_lost)
+            return
+        self._reader = asyncio.get_running_loop().create_task(self._read_loop(), name=f"{self.name}-reader")
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -162,6 +169,11 @@ class HciClient:
                     if attempts > self.config.timeout_retries:
                         raise CommandTimeout(spec, attempts, timeout_s) from None
                     log.warning("%s: %s timed out, resending", self.name, spec.where)
+                    continue
+                except FramingErrorReport as exc:  # 8.1 #4: the module did not execute it
+                    if attempts > self.config.timeout_retries:
+                        raise
+                    log.warning("%s: %s: %s, resending", self.name, spec.where, exc)
                     continue
             finally:
                 self._pending.pop(key, None)

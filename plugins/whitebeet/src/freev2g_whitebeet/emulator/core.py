@@ -15,7 +15,7 @@ from attrs import define, field
 from freev2g.framing import ChecksumError, Frame, FrameLengthError, FramingError, encode_frame
 
 from ..codec import HciCodecError
-from ..messages import NOTIFICATION_REQUEST_ID, Catalogue, Kind, Module, Result, UnknownMessageError, catalogue
+from ..messages import NOTIFICATION_REQUEST_ID, Catalogue, Module, Result, UnknownMessageError, catalogue
 from ..transport.base import Transport, TransportClosed
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,11 @@ import asyncio
 import logging
 from typing import Any
 
-from attrs import define, field
+from attrs import define
 
 from freev2g import link as L
 from freev2g.model.enums import (
-    ChargeProgress, ChargingSession, EVSENotification, EVSEProcessing, IsolationLevel, PaymentOption, ResponseCode,
-    StopCause,
+    ChargeProgress, ChargingSession, EVSENotification, EVSEProcessing, IsolationLevel, ResponseCode,
 )
 from freev2g.model.params import ACEVSEChargeParameter, DCEVSEChargeParameter, EVSEOffer
 from freev2g.model.schedule import PMaxScheduleEntry, SAScheduleList, SAScheduleTuple
@@ -23,6 +22,8 @@ from freev2g.model.schedule import PMaxScheduleEntry, SAScheduleList, SASchedule
 from .. import hci_enums as E
 from ..messages import Result
 from .core import EmulatorCore, Reply
+from .evse_values import ac_limits, dc_limits, is_hex, mode_selected_fields
+from .evse_timing import _ONGOING, HostTiming
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class _Session:
     tuples: Any = None
 
 
-class EvseV2gModule:
+class EvseV2gModule(HostTiming):
     def __init__(self, core: EmulatorCore, peer, config: EvseEmulatorConfig | None = None):
         self.core = core
         self.peer = peer  # start_matching(), open(handler, offer), abort(cause), close()
@@ -167,25 +168,6 @@ class EvseV2gModule:
     def _cp_changed(self) -> None:
         self.peer.cp_changed(self.core.state.cp)
 
-    # ---- waiting for the host -----------------------------------------------------------
-    async def _ask(self, note: str, fields: dict, answer: str, timeout_ms: int):
-        """Send a notification and wait for the host's answering command (None on timeout)."""
-        fut = asyncio.get_running_loop().create_future()
-        self._waits[answer] = fut
-        await self.core.notify(note, **fields)
-        try:
-            return await self.core.clock.wait_for(fut, timeout_ms / 1000.0)
-        except TimeoutError:
-            return None
-        finally:
-            self._waits.pop(answer, None)
-
-    async def _host_timeout(self, what: str):
-        log.warning("emulator: host did not answer %s in time; closing the session", what)
-        if self.session is not None:
-            self.session.error_code = 23
-        await self.peer.abort(StopCause.LINK_TIMEOUT, f"host did not answer {what}")
-
     # ---- link events -> notifications ---------------------------------------------------
     async def handler(self, event: L.LinkEvent) -> Any:
         method = getattr(self, "_on_" + type(event).__name__, None)
@@ -204,7 +186,7 @@ class EvseV2gModule:
 
     async def _on_SessionSetup(self, e: L.SessionSetup):
         self.session = _Session()
-        evcc = bytes.fromhex(e.evcc_id.replace(":", "")) if _is_hex(e.evcc_id) else e.evcc_id.encode()[:20]
+        evcc = bytes.fromhex(e.evcc_id.replace(":", "")) if is_hex(e.evcc_id) else e.evcc_id.encode()[:20]
         await self.core.notify(
             "v2g.evse.session_started", protocol=E.PROTOCOLS.get(e.protocol, 1),
             session_id=bytes.fromhex(e.iso_session_id.rjust(16, "0"))[:8], evcc_id=evcc[:20],
@@ -225,25 +207,12 @@ class EvseV2gModule:
             return L.AuthorizationAnswer(processing=EVSEProcessing.FINISHED, accepted=False)
         return L.AuthorizationAnswer(processing=EVSEProcessing.FINISHED, accepted=p.status == 0)
 
-    async def _wait_or_ongoing(self, key: str, note: str, fields: dict, answer: str, timeout_ms: int):
-        """Ongoing handling (5.10): the first call notifies; each call waits one slice."""
-        task = self._ongoing.get(key)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._ask(note, fields, answer, timeout_ms))
-            self._ongoing[key] = task
-        try:
-            result = await asyncio.wait_for(asyncio.shield(task), self.config.ongoing_slice_s / self.core.clock.speed)
-        except TimeoutError:
-            return _ONGOING
-        self._ongoing.pop(key, None)
-        return result
-
     async def _on_ChargeParameterRequest(self, e: L.ChargeParameterRequest):
         s = self.session or _Session()
         self.session = s
         s.dc = e.mode.is_dc
         if "cpd" not in self._ongoing:
-            await self.core.notify("v2g.evse.energy_transfer_mode_selected", **_mode_selected_fields(e))
+            await self.core.notify("v2g.evse.energy_transfer_mode_selected", **mode_selected_fields(e))
         p = await self._wait_or_ongoing("cpd", "v2g.evse.schedules_requested",
                                         {"timeout_ms": self.config.schedules_timeout_ms,
                                          "max_entries": e.max_entries or self.config.max_entries},
@@ -290,28 +259,10 @@ class EvseV2gModule:
         await self.core.notify("v2g.evse.dc_parameters_changed", **values)
 
     def _dc_limits(self) -> DCEVSEChargeParameter:
-        d, u = self.dc_params, self.last_dc_update
-        if d is None:
-            return DCEVSEChargeParameter(max_current_A=0, max_voltage_V=0, max_power_W=0)
-        pick = lambda upd, base: (upd if upd is not None else base).value  # noqa: E731
-        return DCEVSEChargeParameter(
-            max_current_A=pick(u and u.max_current_A, d.max_current_A),
-            max_voltage_V=pick(u and u.max_voltage_V, d.max_voltage_V),
-            max_power_W=pick(u and u.max_power_W, d.max_power_W),
-            min_current_A=d.min_current_A.value, min_voltage_V=d.min_voltage_V.value,
-            peak_current_ripple_A=d.peak_current_ripple_A.value,
-            current_regulation_tolerance_A=None if d.current_regulation_tolerance_A is None else d.current_regulation_tolerance_A.value,
-            status_code=E.inverse(E.EVSE_STATUS).get((u or d).status, E.EVSE_STATUS_DEFAULT),
-            isolation=E.inverse(E.ISOLATION).get((u or d).isolation_level, IsolationLevel.INVALID),
-        )
+        return dc_limits(self.dc_params, self.last_dc_update)
 
     def _ac_limits(self) -> ACEVSEChargeParameter:
-        a, u = self.ac_params, self.last_ac_update
-        if a is None:
-            return ACEVSEChargeParameter(nominal_voltage_V=230.0, max_current_A=0.0)
-        current = u.max_current_A if (u is not None and u.max_current_A is not None) else a.max_current_A
-        return ACEVSEChargeParameter(nominal_voltage_V=a.nominal_voltage_V.value, max_current_A=current.value,
-                                     rcd_error=bool(u.rcd_error if u is not None else a.rcd_error))
+        return ac_limits(self.ac_params, self.last_ac_update)
 
     async def _on_CableCheckRequest(self, e: L.CableCheckRequest):
         p = await self._wait_or_ongoing("cable", "v2g.evse.cable_check_requested",
@@ -413,60 +364,6 @@ class EvseV2gModule:
         await self.core.notify("v2g.evse.session_stopped", closure=1 if e.paused else (s.closure if s else 0))
         self.sessions_completed += 1
 
-    # ---- 500 ms refresh watchdog (5.9.3) ------------------------------------------------
-    def _start_watchdog(self) -> None:
-        if self.config.refresh_limit_s is None or self._watchdog is not None:
-            return
-        self._watchdog = asyncio.get_running_loop().create_task(self._watch())
-
-    def _stop_watchdog(self) -> None:
-        if self._watchdog is not None and self._watchdog is not asyncio.current_task():
-            self._watchdog.cancel()
-        self._watchdog = None
-
-    async def _watch(self) -> None:
-        limit = self.config.refresh_limit_s
-        while self.session is not None:
-            await self.core.clock.sleep(limit / 5)
-            s = self.session
-            if s is None or not s.refresh_armed or (not s.dc and not self.config.enforce_ac_refresh):
-                continue
-            if self.core.clock.monotonic() - s.last_refresh > limit:
-                log.warning("emulator: no parameter update for %.3f s; closing the session", limit)
-                s.error_code = 23
-                self._watchdog = None
-                await self.peer.abort(StopCause.LINK_TIMEOUT, "parameter refresh missed")
-                return
-
-
-class _Ongoing:
-    pass
-
-
-_ONGOING = _Ongoing()
-
 
 async def _noop(_p):
     return None
-
-
-def _is_hex(s: str) -> bool:
-    t = s.replace(":", "")
-    return len(t) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in t)
-
-
-def _mode_selected_fields(e: L.ChargeParameterRequest) -> dict:
-    mode = E.MODES[e.mode]
-    if e.dc is not None:
-        d = e.dc
-        return dict(
-            departure_time_s=d.departure_time_s, energy_request_Wh=d.ev_energy_request_Wh,
-            ev_max_voltage_V=d.ev_max_voltage_V, ev_min_current_A=None, ev_max_current_A=d.ev_max_current_A,
-            ev_max_power_W=d.ev_max_power_W, mode=mode, energy_capacity_Wh=d.ev_energy_capacity_Wh or 0,
-            full_soc_pct=None if d.full_soc_pct is None else int(d.full_soc_pct),
-            bulk_soc_pct=None if d.bulk_soc_pct is None else int(d.bulk_soc_pct),
-            ready=d.status.ev_ready, error_code=E.EV_ERRORS.get(d.status.error_code, 0), soc_pct=int(d.status.soc_pct),
-        )
-    a = e.ac
-    return dict(departure_time_s=a.departure_time_s, energy_request_Wh=a.e_amount_Wh, ev_max_voltage_V=a.ev_max_voltage_V,
-                ev_min_current_A=a.ev_min_current_A, ev_max_current_A=a.ev_max_current_A, ev_max_power_W=None, mode=mode)

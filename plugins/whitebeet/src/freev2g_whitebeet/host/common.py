@@ -20,6 +20,11 @@ class HostOptions:
     port_mirror: bool = False
     slac_wait_s: float = 60.0
     session_stop_wait_s: float = 10.0
+    # EV role (7.5): duty polling before SLAC, wait for 0xC0, period of the 0xA3/0xA6 loop
+    duty_poll_s: float = 0.1
+    ev_session_setup_s: float = 60.0
+    ev_loop_period_s: float = 0.25
+    ev_step_timeout_s: float = 60.0  # a command's expected notification (e.g. 0xAC -> 0xC8) must come by then
     # EVSE 0x62 / 0x65 defaults (the application's answers refine them during the session)
     max_voltage_V: float = 1000.0
     max_current_A: float = 200.0
@@ -55,3 +60,15 @@ async def shutdown(client: HciClient) -> None:
                 await client.request(name, accept=accept)
         except Exception as exc:  # noqa: BLE001 - shutdown goes on
             log.warning("shutdown step %s failed: %s", name, exc)
+
+
+async def why_failed(client: HciClient, exc: Exception, *, expected_mode: int) -> str:
+    """Reason for the journal when a command fails mid-session: a module that answers in another
+    V2G mode was restarted (its session is gone, 8.2: mode 2 after reset); else the HCI error."""
+    try:
+        mode = (await client.call("v2g.get_mode", timeout_s=1.0)).mode
+    except Exception as probe:  # noqa: BLE001 - the module is not answering at all
+        return f"module not answering ({exc}; V2G get mode: {probe})"
+    if mode != expected_mode:
+        return f"module restarted (V2G mode {mode}, expected {expected_mode}): {exc}"
+    return str(exc)

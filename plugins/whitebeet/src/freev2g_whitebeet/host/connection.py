@@ -1,7 +1,8 @@
 """One connection to one module, shared by the bsp board and the link of a station.
 
 Options (board or link table): transport = "ethernet" (default) | "memory"; iface; mac (module
-MAC, else discovered, 1.2); response_timeout_s; timeout_retries; dialect keys (messages/dialect.py).
+MAC, else discovered, 1.2); rt_priority (SCHED_RR 1..99 for the process, transport/realtime.py);
+response_timeout_s; timeout_retries; dialect keys (messages/dialect.py).
 "memory" takes the module-side partner from `shared["whitebeet_memory_transport"]` (tests).
 """
 from __future__ import annotations
@@ -49,7 +50,7 @@ class ModuleConnection:
             raise ValueError("whitebeet: option 'iface' (host Ethernet interface) is required")
         mac = self.options.get("mac")
         self.module_mac = mac_bytes(mac) if mac else await discover_module_mac(iface)
-        return EthernetTransport(iface, peer_mac=self.module_mac)
+        return EthernetTransport(iface, peer_mac=self.module_mac, rt_priority=self.options.get("rt_priority"))
 
     async def close(self) -> None:
         if self.client is not None:

@@ -34,7 +34,11 @@ def make_evse_link(config: dict[str, Any], ctx):
 
 
 def make_ev_link(config: dict[str, Any], ctx):
-    raise NotImplementedError("whitebeet EV-role host link is not implemented yet (see plugins/whitebeet/README.md)")
+    from .ev import WhitebeetEvLink
+
+    conn = connection_for(config, clock=ctx.clock, shared=ctx.shared)
+    options = HostOptions(**{k: v for k, v in config.items() if k in _HOST_KEYS})
+    return _DeferredEv(WhitebeetEvLink, conn, ctx.clock, options)
 
 
 class _Deferred:
@@ -60,6 +64,40 @@ class _Deferred:
 
     def notify(self, notification, max_delay_s: int = 0) -> None:
         self.link.notify(notification, max_delay_s)
+
+    async def abort(self, cause, detail: str = "") -> None:
+        if self._link is not None:
+            await self._link.abort(cause, detail)
+
+    async def close(self) -> None:
+        if self._link is not None:
+            await self._link.close()
+        await self._conn.close()
+
+
+class _DeferredEv:
+    """EV-role link the EvController holds; connects to the module on open()."""
+
+    def __init__(self, cls, conn: ModuleConnection, clock, options: HostOptions):
+        self._cls, self._conn, self._clock, self._options = cls, conn, clock, options
+        self._link = None
+
+    @property
+    def link(self):
+        if self._link is None:
+            raise RuntimeError("whitebeet link not open yet")
+        return self._link
+
+    async def open(self, handler) -> None:
+        client = await self._conn.ready()
+        self._link = self._cls(client, clock=self._clock, options=self._options, owns_client=False)
+        await self._link.open(handler)
+
+    async def start_session(self, request) -> bool:
+        return await self.link.start_session(request)
+
+    async def stop_charging(self, *, renegotiate: bool = False, pause: bool = False) -> None:
+        await self.link.stop_charging(renegotiate=renegotiate, pause=pause)
 
     async def abort(self, cause, detail: str = "") -> None:
         if self._link is not None:
