@@ -53,8 +53,8 @@ class WhitebeetControlPilot:
     async def _duty(self, permille: int) -> None:
         try:
             await (await self._client()).request("cp.set_duty_cycle", duty_permille=permille)
-        except HciError as exc:
-            raise CommunicationFault(str(exc), device="whitebeet") from exc
+        except Exception as exc:  # noqa: BLE001 - any failure (HCI, OSError ...) is a board error
+            raise CommunicationFault(f"{type(exc).__name__}: {exc}", device="whitebeet") from exc
         self._duty_pct = permille / 10.0
 
     async def set_pwm_duty(self, duty_pct: float) -> None:
@@ -86,10 +86,11 @@ class WhitebeetControlPilot:
             await client.request("gpio.set_mode", gpio=self.contactor_gpio, mode=0)
             await client.request("gpio.set_state", gpio=self.contactor_gpio, state=int(allow))
             back = (await client.call("gpio.get_state", gpio=self.contactor_gpio)).state
-        except HciError as exc:
+        except Exception as exc:  # noqa: BLE001 - the board contract: only declared errors leave
             if not allow:
-                raise DeviceFault(f"contactor GPIO {self.contactor_gpio} could not be opened: {exc}", device="whitebeet") from exc
-            raise CommunicationFault(str(exc), device="whitebeet") from exc
+                raise DeviceFault(f"contactor GPIO {self.contactor_gpio} could not be opened: {type(exc).__name__}: {exc}",
+                                  device="whitebeet") from exc
+            raise CommunicationFault(f"{type(exc).__name__}: {exc}", device="whitebeet") from exc
         if back != int(allow):
             raise DeviceFault(f"contactor GPIO {self.contactor_gpio} reads {back} after setting {int(allow)}", device="whitebeet")
         self._contactor = allow
