@@ -4,7 +4,10 @@ The deadline arithmetic and lateness statistics are pure C (core/cext/deadline.c
 passed in, so `DeadlineTracker` and `LatenessHistogram` are tested with injected time.
 `PeriodicTimer` puts a CLOCK_MONOTONIC timerfd under that logic: the asyncio loop watches the
 fd (loop.add_reader), so a waiting control loop costs no CPU and wakes at the kernel's
-high-resolution deadline instead of asyncio's millisecond-rounded sleep. The loops it serves:
+high-resolution deadline instead of asyncio's millisecond-rounded sleep; a measured wake-ahead
+takes the cold wake path off the deadline. `RealtimeMode` is the opt-in set of thread and
+interpreter levers (GIL switch interval, SCHED_FIFO, timer slack, pinning, nice) for a process
+whose other Python threads would otherwise delay the loop thread. The loops it serves:
 the 25 ms / 250 ms DC charge-loop budgets and the 500 ms WHITE beet refresh
 (charging-domain.md section 4, whitebeet-hci.md 7.8).
 """
@@ -12,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import threading
 import time
 import weakref
 
-from attrs import frozen
+from attrs import field, frozen
 
 from .cext.loader import load_core
 
@@ -124,6 +129,25 @@ def monotonic_ns() -> int:
     return time.monotonic_ns()
 
 
+def probe_wake_floor(period_s: float, wakes: int) -> LatenessHistogram:
+    """Lateness of `wakes` blocking wakes of the calling thread on its own timerfd, measured in
+    C with the GIL released: the kernel/machine floor under PeriodicTimer (for bench_timer.py).
+    Blocks the calling thread for about wakes * period_s; never call it from an event loop."""
+    if not period_s > 0 or wakes < 0:
+        raise ValueError(f"period_s must be > 0 and wakes >= 0, got {period_s!r}, {wakes!r}")
+    hist = LatenessHistogram()
+    status = lib.fv2g_timerfd_wake_probe(max(1, round(period_s * _NS_PER_S)), wakes, hist._hist)
+    if status < 0:
+        raise OSError(-status, f"timerfd wake probe: {os.strerror(-status)}")
+    return hist
+
+
+def next_wake_ahead_ns(ahead_ns: int, path_ns: int, cap_ns: int) -> int:
+    """PeriodicTimer's wake-ahead rule: the slowest recent wake path, decaying by 1/16 per
+    wake, within 0..cap_ns."""
+    return max(0, min(cap_ns, max(path_ns, ahead_ns - (ahead_ns >> 4))))
+
+
 def _close_fd(fd: int) -> None:
     try:
         os.close(fd)
@@ -136,16 +160,35 @@ class PeriodicTimer:
 
     The grid starts at the first tick() (or start()); a tick that comes too late serves the
     earliest missed deadline and counts the later missed ones as overruns, without bursts.
-    Many timers may run at once, each on its own timerfd. Lateness includes the time the
-    event loop needed to run this task; in a process with busy Python threads, the GIL switch
-    interval (sys.setswitchinterval, default 5 ms) bounds how soon the loop thread runs again.
+    Many timers may run at once, each on its own timerfd, watched by the loop from the first
+    tick() to close(): a wake costs no system call before the task resumes (the reader callback
+    only resolves a future; readiness nobody waits for is drained off the critical path).
+
+    Wake-ahead: a wake from idle pays a cold path (the CPU leaving idle, cold caches, Python's
+    loop iteration). So the fd is first armed `wake_ahead` before the deadline, then, once the
+    task runs and the deadline has not come, armed again at the deadline itself: the task never
+    resumes before its deadline and nothing spins; the second wake finds a warm path.
+    wake_ahead is measured: the slowest recent wake path (the time from an fd expiration to the
+    task running, decaying by 1/16 per wake), capped by wake_ahead_max_s and a quarter period;
+    it starts at the cap and settles; wake_ahead_max_s=0 turns it off. Pre-wakes count as
+    early_wakes in stats().
+
+    Lateness includes the time the event loop needed to run this task; with busy Python threads
+    the GIL switch interval (default 5 ms) bounds how soon the loop thread runs, see
+    RealtimeMode. Close the timer (or use `with`): an open timer stays referenced by its
+    loop's reader until that loop closes.
     """
 
-    def __init__(self, period_s: float):
+    def __init__(self, period_s: float, *, wake_ahead_max_s: float = 0.0005):
         if not period_s > 0:
             raise ValueError(f"period_s must be > 0, got {period_s!r}")
+        if not wake_ahead_max_s >= 0:
+            raise ValueError(f"wake_ahead_max_s must be >= 0, got {wake_ahead_max_s!r}")
         self.period_s = float(period_s)
         self._period_ns = max(1, round(period_s * _NS_PER_S))
+        self._ahead_cap_ns = min(round(wake_ahead_max_s * _NS_PER_S), self._period_ns // 4)
+        self._ahead_ns = self._ahead_cap_ns  # start wide; it settles on the measured path
+        self._target_ns: int | None = None  # the fd's armed expiration while tick() waits
         fd = lib.fv2g_timerfd_create()
         if fd < 0:
             raise OSError(-fd, f"timerfd_create: {os.strerror(-fd)}")
@@ -153,9 +196,8 @@ class PeriodicTimer:
         self._finalizer = weakref.finalize(self, _close_fd, fd)
         self._tracker = DeadlineTracker(self._period_ns, 0)
         self._armed = False
-        self._stale = False  # the fd may still report an expiration that was served
         self._waiter: asyncio.Future[None] | None = None
-        self._waiter_loop: asyncio.AbstractEventLoop | None = None
+        self._watch_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def fileno(self) -> int:
@@ -165,17 +207,18 @@ class PeriodicTimer:
     def next_deadline_ns(self) -> int:
         return self._tracker.next_deadline_ns
 
+    @property
+    def wake_ahead_ns(self) -> int:
+        """The current measured wake-ahead margin."""
+        return self._ahead_ns
+
     def start(self, first_deadline_ns: int | None = None) -> None:
-        """Arm the grid; default first deadline: one period from now. A first deadline in the
+        """Set the grid; default first deadline: one period from now. A first deadline in the
         past is allowed (the first tick then reports the missed periods)."""
-        fd = self._require_fd()
+        self._require_fd()
         first = monotonic_ns() + self._period_ns if first_deadline_ns is None else first_deadline_ns
-        status = lib.fv2g_timerfd_arm(fd, max(1, first), self._period_ns)
-        if status < 0:
-            raise OSError(-status, f"timerfd_settime: {os.strerror(-status)}")
         self._tracker.restart(first)
         self._armed = True
-        self._stale = True
 
     async def tick(self) -> Tick:
         self._require_fd()
@@ -183,20 +226,33 @@ class PeriodicTimer:
             raise RuntimeError("tick() is already being awaited on this PeriodicTimer")
         if not self._armed:
             self.start()
-        # After a wake the clock is read before anything that releases the GIL (os.read and
-        # every cffi call do; a busy Python thread may then keep the GIL for a whole switch
-        # interval), and the fd's stale readiness is drained while we are still early.
+        loop = asyncio.get_running_loop()
+        self._watch(loop)
+        # After a wake the clock is read first: os.read, timerfd_settime and every cffi call
+        # release the GIL, and a busy Python thread may then keep it for a switch interval.
         while True:
-            tick = self._tracker.wake(time.monotonic_ns())
+            now = time.monotonic_ns()
+            tick = self._tracker.wake(now)
+            if self._target_ns is not None:  # woke from a wait: learn the wake path
+                path_ns = now - self._target_ns
+                self._target_ns = None
+                self._ahead_ns = next_wake_ahead_ns(self._ahead_ns, path_ns, self._ahead_cap_ns)
             if tick is not None:
-                self._stale = True
                 return tick
-            if self._stale:
-                self._consume_expirations()
-                self._stale = False
-                continue  # the clock moved while the GIL was away: check again
-            await self._readable()
-            self._stale = True
+            deadline = self._tracker.next_deadline_ns
+            target = deadline - self._ahead_ns
+            if target <= now:  # inside the wake-ahead window: wait for the deadline itself
+                target = deadline
+            self._arm(target)  # also clears expirations nobody waited for
+            waiter = self._waiter = loop.create_future()
+            self._target_ns = target
+            try:
+                await waiter
+            except BaseException:  # cancelled or closed: no wake path to learn from
+                self._target_ns = None
+                raise
+            finally:
+                self._waiter = None
 
     def stats(self) -> LatenessStats:
         return self._tracker.stats()
@@ -204,10 +260,9 @@ class PeriodicTimer:
     def close(self) -> None:
         if self._fd is None:
             return
-        if self._waiter is not None and self._waiter_loop is not None:
-            self._waiter_loop.remove_reader(self._fd)
-            if not self._waiter.done():
-                self._waiter.set_exception(TimerClosedError("PeriodicTimer closed while waiting"))
+        self._unwatch()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(TimerClosedError("PeriodicTimer closed while waiting"))
         self._fd = None
         self._finalizer()
 
@@ -222,28 +277,191 @@ class PeriodicTimer:
             raise TimerClosedError("PeriodicTimer is closed")
         return self._fd
 
-    def _consume_expirations(self) -> bool:
+    def _arm(self, at_ns: int) -> None:
+        status = lib.fv2g_timerfd_arm(self._require_fd(), max(1, at_ns), 0)
+        if status < 0:
+            raise OSError(-status, f"timerfd_settime: {os.strerror(-status)}")
+
+    def _consume_expirations(self) -> None:
         try:
             os.read(self._require_fd(), 8)  # u64 expiration count; the C logic counts overruns
         except BlockingIOError:
-            return False
-        return True
+            pass
 
-    async def _readable(self) -> None:
-        loop = asyncio.get_running_loop()
-        fd = self._require_fd()
-        waiter = loop.create_future()
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._watch_loop is loop:
+            return
+        self._unwatch()
+        loop.add_reader(self._require_fd(), self._on_readable)
+        self._watch_loop = loop
 
-        def on_readable() -> None:
-            loop.remove_reader(fd)
-            if not waiter.done():
-                waiter.set_result(None)
+    def _unwatch(self) -> None:
+        old, self._watch_loop = self._watch_loop, None
+        if old is not None and not old.is_closed() and self._fd is not None:
+            old.remove_reader(self._fd)
 
-        self._waiter, self._waiter_loop = waiter, loop
-        loop.add_reader(fd, on_readable)
+    def _on_readable(self) -> None:
+        """Loop callback: wake the waiting tick() with no system call on the way; readiness
+        nobody waits for (the expiration tick() just served, or a period while the control
+        step runs) is drained here, so level-triggered epoll never spins."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        elif self._fd is not None:
+            self._consume_expirations()
+
+
+# ---- opt-in real-time mode for the control-loop thread ------------------------------------
+
+
+def _positive_or_none(instance: object, attribute: object, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"RealtimeOptions.{attribute.name} must be > 0 or None, got {value!r}")
+
+
+@frozen
+class RealtimeOptions:
+    """Levers for the thread that runs the control loop; None leaves a lever alone.
+
+    switch_interval_s: sys.setswitchinterval for the whole process (CPython's default 5 ms is
+      how long a thread waiting for the GIL, e.g. the loop thread just woken by its timerfd,
+      waits before it asks a busy Python thread to hand the GIL over). Lower values cost
+      nothing while only one thread wants the GIL, and more GIL hand-overs otherwise; 20 us
+      is what bench/bench_timer.py measured best (about 5 % less work for a busy thread).
+    fifo_priority: SCHED_FIFO priority of the calling thread (Linux, needs CAP_SYS_NICE or an
+      RLIMIT_RTPRIO allowance; the kernel's RT throttling still caps a runaway thread).
+    timer_slack_ns: the calling thread's timer slack (prctl), default 50 us; timerfd
+      expirations ignore it, but the GIL's timed wait and epoll timeouts do not. (Recent
+      kernels give SCHED_FIFO threads zero slack whatever is set.)
+    cpu: pin the calling thread to this CPU (sched_setaffinity).
+    process_nice: nice value for every thread of the process (Linux nice is per thread; threads
+      started later inherit their creator's). A woken loop thread waits for whichever thread
+      holds the GIL, so that thread's share of a loaded machine bounds the wake; None: no change.
+    """
+
+    switch_interval_s: float | None = field(default=0.00002, validator=_positive_or_none)
+    fifo_priority: int | None = field(default=10, validator=_positive_or_none)
+    timer_slack_ns: int | None = field(default=1, validator=_positive_or_none)
+    cpu: int | None = None
+    process_nice: int | None = field(default=None)
+
+    @process_nice.validator
+    def _check_nice(self, attribute: object, value: int | None) -> None:
+        if value is not None and not -20 <= value <= 19:
+            raise ValueError(f"RealtimeOptions.process_nice must be -20..19 or None, got {value!r}")
+
+
+@frozen
+class LeverResult:
+    """One lever of a RealtimeMode: what was asked, and whether the system allowed it."""
+
+    name: str
+    requested: str
+    applied: bool
+    error: str | None = None
+
+
+class RealtimeMode:
+    """`with RealtimeMode(options) as levers:` applies RealtimeOptions to the calling thread
+    (call it from the event-loop thread) and restores every previous setting on exit.
+
+    Fails soft: a lever the system refuses (no privilege, no such CPU) is reported in the
+    LeverResult tuple with the error, and the others still apply. Not reentrant; exit from the
+    thread that entered (the thread-level levers belong to it).
+    """
+
+    def __init__(self, options: RealtimeOptions | None = None):
+        self.options = options if options is not None else RealtimeOptions()
+        self._restore: list[tuple[object, object]] = []
+        self._thread: int | None = None
+
+    def __enter__(self) -> tuple[LeverResult, ...]:
+        if self._thread is not None:
+            raise RuntimeError("RealtimeMode is already active")
+        self._thread = threading.get_ident()
+        o, results = self.options, []
+        levers = (  # name, value, text, read state, write state, value -> state
+            ("switch_interval", o.switch_interval_s, "{:g} s", sys.getswitchinterval, sys.setswitchinterval, None),
+            ("timer_slack", o.timer_slack_ns, "{} ns", _get_slack, _set_slack, None),
+            ("sched_fifo", o.fifo_priority, "priority {}", _get_sched, _set_sched, lambda p: (os.SCHED_FIFO, p)),
+            ("cpu_affinity", o.cpu, "CPU {}", _get_affinity, _set_affinity, lambda cpu: {cpu}),
+            ("process_nice", o.process_nice, "nice {}", _get_nices, _set_nices,
+             lambda nice: dict.fromkeys(_get_nices(), nice)),
+        )
+        for name, value, text, get, set_, to_state in levers:
+            if value is None:
+                continue
+            requested = text.format(value)
+            try:
+                previous = get()
+            except (OSError, AttributeError) as exc:  # AttributeError: not Linux
+                results.append(LeverResult(name, requested, False, f"{type(exc).__name__}: {exc}"))
+                continue
+            try:
+                set_(value if to_state is None else to_state(value))
+            except (OSError, ValueError) as exc:
+                try:
+                    set_(previous)  # a lever applied to some threads only is undone
+                except OSError:
+                    pass
+                results.append(LeverResult(name, requested, False, f"{type(exc).__name__}: {exc}"))
+                continue
+            self._restore.append((set_, previous))
+            results.append(LeverResult(name, requested, True))
+        return tuple(results)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread != threading.get_ident():
+            raise RuntimeError("RealtimeMode must be exited by the thread that entered it")
+        while self._restore:
+            set_, previous = self._restore.pop()
+            set_(previous)
+        self._thread = None
+
+
+def _get_slack() -> int:
+    value = lib.fv2g_thread_get_timer_slack()
+    if value < 0:
+        raise OSError(-value, f"prctl(PR_GET_TIMERSLACK): {os.strerror(-value)}")
+    return value
+
+
+def _set_slack(slack_ns: int) -> None:
+    status = lib.fv2g_thread_set_timer_slack(slack_ns)
+    if status < 0:
+        raise OSError(-status, f"prctl(PR_SET_TIMERSLACK, {slack_ns}): {os.strerror(-status)}")
+
+
+def _get_sched() -> tuple[int, int]:
+    return os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+
+
+def _set_sched(policy_priority: tuple[int, int]) -> None:
+    policy, priority = policy_priority
+    os.sched_setscheduler(0, policy, os.sched_param(priority))
+
+
+def _get_affinity() -> set[int]:
+    return os.sched_getaffinity(0)
+
+
+def _set_affinity(cpus: set[int]) -> None:
+    os.sched_setaffinity(0, cpus)
+
+
+def _get_nices() -> dict[int, int]:
+    nices = {}
+    for name in os.listdir("/proc/self/task"):
         try:
-            await waiter
-        finally:
-            if self._fd is not None:
-                loop.remove_reader(fd)
-            self._waiter = self._waiter_loop = None
+            nices[int(name)] = os.getpriority(os.PRIO_PROCESS, int(name))
+        except ProcessLookupError:  # the thread ended meanwhile
+            pass
+    return nices
+
+
+def _set_nices(nices: dict[int, int]) -> None:
+    for tid, nice in nices.items():
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except ProcessLookupError:
+            pass

@@ -175,6 +175,9 @@ int fv2g_timerfd_create(void);
 int fv2g_timerfd_arm(int fd, int64_t first_deadline_ns, int64_t period_ns);
 int fv2g_timerfd_disarm(int fd);
 int64_t fv2g_monotonic_ns(void);
+int fv2g_thread_set_timer_slack(uint64_t slack_ns);
+int64_t fv2g_thread_get_timer_slack(void);
+int fv2g_timerfd_wake_probe(int64_t period_ns, uint32_t n, fv2g_hist *out);
 """
 
 PRELUDE = """

@@ -61,10 +61,18 @@ int fv2g_deadline_wake(fv2g_deadline *d, int64_t now_ns, fv2g_wake *out);
 void fv2g_deadline_get_stats(const fv2g_deadline *d, fv2g_deadline_stats *out);
 const fv2g_hist *fv2g_deadline_hist(const fv2g_deadline *d);
 
-/* ---- the one piece of I/O set-up in the core: a CLOCK_MONOTONIC timerfd (timerfd_glue.c) ---- */
+/* ---- the timer I/O in the core: a CLOCK_MONOTONIC timerfd and thread set-up (timerfd_glue.c) ---- */
 int fv2g_timerfd_create(void);                 /* non-blocking, close-on-exec fd, or -errno */
-int fv2g_timerfd_arm(int fd, int64_t first_deadline_ns, int64_t period_ns); /* 0 or -errno */
+/* Absolute CLOCK_MONOTONIC expiration, then every period_ns (0: one-shot); re-arming clears
+ * the fd's pending expiration count. 0 or -errno. */
+int fv2g_timerfd_arm(int fd, int64_t first_deadline_ns, int64_t period_ns);
 int fv2g_timerfd_disarm(int fd);
 int64_t fv2g_monotonic_ns(void);
+/* Calling thread's timer slack (prctl): set 0 or -errno (0 ns is -EINVAL); get ns or -errno. */
+int fv2g_thread_set_timer_slack(uint64_t slack_ns);
+int64_t fv2g_thread_get_timer_slack(void);
+/* Benchmark floor: n blocking wakes of the calling thread on its own timerfd, lateness into
+ * *out; 0 or -errno. */
+int fv2g_timerfd_wake_probe(int64_t period_ns, uint32_t n, fv2g_hist *out);
 
 #endif
