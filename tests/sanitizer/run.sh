@@ -23,10 +23,10 @@ if [ ! -e "$LIBASAN" ]; then
   exit 2
 fi
 
-OUT="$ROOT/build/sanitizer"
+mkdir -p "$ROOT/build"
+OUT="$(mktemp -d "$ROOT/build/sanitizer.XXXXXX")"  # one folder per run: concurrent runs cannot clash
+trap 'rm -rf "$OUT"' EXIT
 MODULE=_freev2g_core_asan
-rm -rf "$OUT"  # always rebuild: distutils would keep objects built with other flags
-mkdir -p "$OUT"
 
 "$PY" - "$OUT" "$MODULE" <<'PYEOF'
 import importlib.util
