@@ -41,7 +41,7 @@ class Station:
         link_shared: dict | None = None,
         journal_path: str | None = None,
         tunables: EvseTunables | None = None,
-        journal_durability: str = "process",
+        journal_durability: str | None = None,
     ):
         self.config = config
         self.pm = pm
@@ -52,7 +52,9 @@ class Station:
         self.board_shared = board_shared if board_shared is not None else {}
         self.link_shared = link_shared if link_shared is not None else {}
         self._journal_path = journal_path or config.journal
-        self._journal_durability = journal_durability  # journal.py: "process" or "power_loss"
+        # journal.py: "process" (default) or "power_loss"; from the argument, else from a
+        # top-level `journal_durability` configuration key once StationConfig has one.
+        self._journal_durability = journal_durability or getattr(config, "journal_durability", None) or "process"
         self._tunables = tunables
         self._schedules = ScheduleManager()
         self._journal: Journal | None = None

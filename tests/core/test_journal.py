@@ -114,3 +114,21 @@ def test_killed_writer_loses_nothing_it_recorded(tmp_path):
     assert j.session("crash").stop_cause == "process_shutdown"
     j.close()
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_station_passes_the_journal_durability_on(tmp_path, virtual_loop, plugin_manager):
+    from freev2g.clock import Clock
+    from freev2g.config import StationConfig
+    from freev2g.evse.station import Station
+
+    async def scenario():
+        found = {}
+        for durability in ("process", "power_loss"):
+            station = Station(StationConfig(), pm=plugin_manager, clock=Clock(1.0),
+                              journal_path=str(tmp_path / f"{durability}.sqlite"), journal_durability=durability)
+            await station.start()
+            found[durability] = station.journal._db.execute("PRAGMA synchronous").fetchone()[0]
+            await station.stop()
+        return found
+
+    assert virtual_loop(scenario()) == {"process": 1, "power_loss": 2}

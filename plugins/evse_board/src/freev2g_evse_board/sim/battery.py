@@ -19,6 +19,8 @@ class Battery:
     soc_pct: float = field(init=False)
     stored_gain_Wh: float = 0.0  # net energy into storage since creation (discharge negative)
     loss_Wh: float = 0.0  # I^2 R heat
+    # (soc, curve, volts) of the last ocv_V(): a sub-step asks 2-3 times at the same SoC
+    _ocv_memo: tuple = field(init=False, default=(None, None, 0.0), repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         self.soc_pct = min(100.0, self.config.soc_pct)
@@ -26,11 +28,17 @@ class Battery:
     def ocv_V(self) -> float:
         """Open-circuit voltage at the present SoC: linear between curve points."""
         pts = self.config.ocv_curve
+        soc, curve, volts = self._ocv_memo
+        if soc == self.soc_pct and curve is pts:
+            return volts
         s = min(max(self.soc_pct, pts[0][0]), pts[-1][0])
+        volts = pts[-1][1]
         for (s0, v0), (s1, v1) in zip(pts, pts[1:]):
             if s <= s1:
-                return v0 + (v1 - v0) * (s - s0) / (s1 - s0)
-        return pts[-1][1]  # pragma: no cover
+                volts = v0 + (v1 - v0) * (s - s0) / (s1 - s0)
+                break
+        self._ocv_memo = (self.soc_pct, pts, volts)
+        return volts
 
     def terminal_V(self, current_A: float) -> float:
         """Voltage at the terminals with `current_A` flowing in (positive = charging)."""
