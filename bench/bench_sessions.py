@@ -33,6 +33,7 @@ from freev2g.ev.variables import EvVar
 from freev2g.link import DCChargeLoopRequest, EvChargeLoopStatus
 from freev2g.model.events import SessionFinished
 from freev2g.plugins import get_plugin_manager
+from freev2g.realtime import quiet_gc
 from freev2g.simulate import Simulation, SimulationOptions
 
 LONG_CAR = EvConfig(battery=BatteryConfig(start_soc_pct=20.0, target_soc_pct=95.0))
@@ -174,11 +175,9 @@ async def _run_pairs(pm, n: int, warmup_s: float, window_s: float, journal_dir: 
         sims.append(sim)
     start_s = time.perf_counter() - t_start
     if freeze_gc:
-        # What a station process does once it has started: move the start-up objects (modules,
-        # plugin registries, configuration) out of the collector's way, so a full collection
-        # walks only what the sessions allocate (gc.freeze, Python >= 3.7).
-        gc.collect()
-        gc.freeze()
+        # What a station process does once it has started (freev2g.realtime.quiet_gc): freeze the
+        # start-up objects and keep full collections out of the charge loops.
+        previous_gc = quiet_gc()
     tasks = [asyncio.create_task(s.run()) for s in sims]
     periods: list[float] = []
     last: dict[int, float] = {}
@@ -215,6 +214,7 @@ async def _run_pairs(pm, n: int, warmup_s: float, window_s: float, journal_dir: 
         await asyncio.gather(*(s.stop() for s in sims), return_exceptions=True)
         if freeze_gc:
             gc.unfreeze()
+            gc.set_threshold(*previous_gc)
     return run
 
 
@@ -229,7 +229,7 @@ def bench_latency(pm, window_s: float) -> None:
 
 def bench_pairs(pm, levels: list[int], warmup_s: float, window_s: float, freeze_gc: bool) -> None:
     print(f"concurrent pairs (ISO 15118-2 DC, 250 ms loop, real time; sqlite journal per pair; "
-          f"warm-up {warmup_s:g} s, window {window_s:g} s; gc.freeze after start-up: {'on' if freeze_gc else 'off'})")
+          f"warm-up {warmup_s:g} s, window {window_s:g} s; quiet_gc after start-up: {'on' if freeze_gc else 'off'})")
     best = 0
     tally = LogTally()
     logging.getLogger().addHandler(tally)
@@ -265,7 +265,7 @@ def main() -> None:
     ap.add_argument("--pairs", default="50,100,200,300,500,700")
     ap.add_argument("--warmup", type=float, default=15.0, help="seconds before measuring (plug-in to charging)")
     ap.add_argument("--window", type=float, default=10.0, help="measuring window per pair count, seconds")
-    ap.add_argument("--no-gc-freeze", action="store_true", help="leave start-up objects to the collector")
+    ap.add_argument("--no-gc-freeze", action="store_true", help="leave the collector at its defaults (no freev2g.realtime.quiet_gc)")
     args = ap.parse_args()
     pm = get_plugin_manager()
     instrument_round_trip()

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 import click
 
+from .realtime import quiet_gc
 from .clock import Clock, run as run_loop
 from .config import ConfigError, load_station_config
 from .model.enums import Protocol
@@ -121,6 +122,7 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
             sim.subscribe(log.on_event)
         try:
             await sim.start()
+            quiet_gc()  # start-up objects frozen; no full collection inside the charge loops
             log.clock = sim.clock
             if not quiet:
                 sim.ev.subscribe_trace(log.on_link)
@@ -218,6 +220,7 @@ def evse_command(pm, config, socket_path, speed, sessions) -> None:
         station.subscribe(on_event)
         _stop_on_signals(done)
         await station.start()
+        quiet_gc()
         click.echo(f"EVSE {station_cfg.evse.evse_id} ready on {link.options['path']}; waiting for an EV")
         try:
             await done.wait()

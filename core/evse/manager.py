@@ -291,7 +291,7 @@ class EvseManager(PilotHandling, RemoteControl):
             if await self.clock.wait_for(asyncio.shield(task), self.tunables.power_off_supply_timeout_s):
                 return True
         except TimeoutError:
-            log.critical("evse %s: power supply did not confirm OFF in time; opening the contactor anyway", self.evse_index)
+            log.warning("evse %s: power supply did not confirm OFF in time; opening the contactor anyway", self.evse_index)
             task.add_done_callback(lambda t, epoch=self._power_epoch: self._late_supply_off(t, epoch))
             return False
         setpoint = self.spawn(self._supply_command("0 V / 0 A", self.psu.set_voltage_current, 0.0, 0.0))
