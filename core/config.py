@@ -193,6 +193,9 @@ class StationConfig:
     board: BoardConfig = field(factory=BoardConfig)
     link: LinkConfig = field(factory=LinkConfig)
     journal: str | None = None  # sqlite path
+    # "process": nothing recorded is lost when the process crashes (WAL, synchronous=NORMAL);
+    # "power_loss": also not on a power cut (synchronous=FULL, one fsync per record).
+    journal_durability: str = field(default="process", validator=_one_of("process", "power_loss"))
     uplinks: dict[str, Any] = field(factory=dict)  # name -> structured plugin config
 
 
@@ -339,6 +342,7 @@ power_meter = "sim"
 name = "virtual"                  # "virtual" (no hardware) | "whitebeet"
 
 # journal = "freev2g-journal.sqlite"
+# journal_durability = "process"   # or "power_loss" (an fsync per record)
 
 # [uplinks.ocpp]                  # needs freev2g-ocpp
 # url = "ws://127.0.0.1:9000/ocpp"

@@ -53,8 +53,8 @@ class Station:
         self.link_shared = link_shared if link_shared is not None else {}
         self._journal_path = journal_path or config.journal
         # journal.py: "process" (default) or "power_loss"; from the argument, else from a
-        # top-level `journal_durability` configuration key once StationConfig has one.
-        self._journal_durability = journal_durability or getattr(config, "journal_durability", None) or "process"
+        # [station TOML] journal_durability; an explicit argument wins.
+        self._journal_durability = journal_durability or config.journal_durability
         self._tunables = tunables
         self._schedules = ScheduleManager()
         self._journal: Journal | None = None

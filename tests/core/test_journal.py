@@ -132,3 +132,22 @@ def test_station_passes_the_journal_durability_on(tmp_path, virtual_loop, plugin
         return found
 
     assert virtual_loop(scenario()) == {"process": 1, "power_loss": 2}
+
+
+def test_station_toml_chooses_the_journal_durability(tmp_path, virtual_loop, plugin_manager):
+    from freev2g.clock import Clock
+    from freev2g.config import ConfigError, parse_station_config
+    from freev2g.evse.station import Station
+
+    cfg = parse_station_config({"journal": str(tmp_path / "j.sqlite"), "journal_durability": "power_loss"})
+    with pytest.raises(ConfigError, match="journal_durability must be one of process, power_loss"):
+        parse_station_config({"journal_durability": "sometimes"})
+
+    async def scenario():
+        station = Station(cfg, pm=plugin_manager, clock=Clock(1.0))
+        await station.start()
+        sync = station.journal._db.execute("PRAGMA synchronous").fetchone()[0]
+        await station.stop()
+        return sync
+
+    assert virtual_loop(scenario()) == 2  # FULL
