@@ -28,8 +28,9 @@ class RealtimeOptions:
     switch_interval_s: sys.setswitchinterval for the whole process (CPython's default 5 ms is
       how long a thread waiting for the GIL, e.g. the loop thread just woken by its timerfd,
       waits before it asks a busy Python thread to hand the GIL over). Lower values cost
-      nothing while only one thread wants the GIL, and more GIL hand-overs otherwise; 20 us
-      is what bench/bench_timer.py measured best (about 5 % less work for a busy thread).
+      nothing while only one thread wants the GIL, and more GIL hand-overs otherwise. 0.1 ms met
+      the p99 <= 0.3 ms target at both 25 ms and 250 ms periods in every bench/bench_timer.py
+      run so far; 0.02 ms did in some runs only (both cost a busy thread a few % of its work).
     fifo_priority: SCHED_FIFO priority of the calling thread (Linux, needs CAP_SYS_NICE or an
       RLIMIT_RTPRIO allowance; the kernel's RT throttling still caps a runaway thread).
     timer_slack_ns: the calling thread's timer slack (prctl), default 50 us; timerfd
@@ -41,7 +42,7 @@ class RealtimeOptions:
       holds the GIL, so that thread's share of a loaded machine bounds the wake; None: no change.
     """
 
-    switch_interval_s: float | None = field(default=0.00002, validator=_positive_or_none)
+    switch_interval_s: float | None = field(default=0.0001, validator=_positive_or_none)
     fifo_priority: int | None = field(default=10, validator=_positive_or_none)
     timer_slack_ns: int | None = field(default=1, validator=_positive_or_none)
     cpu: int | None = None
