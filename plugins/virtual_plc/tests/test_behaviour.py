@@ -2,6 +2,8 @@
 SLAC timers and SAE J2847/2 (virtual time, in-process medium, real sim board)."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from freev2g import link as L
@@ -334,3 +336,43 @@ def test_ongoing_authorization_is_not_a_refusal_whatever_its_accepted_flag(virtu
     assert run(virtual_loop, rig, dc_request((protocol,))) is True
     assert len(rounds) == 2
     assert not [e for e in rig.evse.of(L.SessionEnded) if e.cause is StopCause.AUTHORIZATION_REJECTED]
+
+
+def test_one_late_charge_loop_answer_is_replaced_by_the_previous_one(virtual_loop, make_rig):
+    """A missed 25 ms performance time is not detected locally (charging-domain.md 4): the SECC
+    answers the late request from the application's previous answer and the session goes on."""
+    rig = make_rig(ev_app=ScriptedEv(loops=10))
+    original = rig.evse.handle
+    state = {"loops": 0, "late": 0}
+
+    async def late_once(event):
+        if isinstance(event, L.DCChargeLoopRequest):
+            state["loops"] += 1
+            if state["loops"] == 5:
+                state["late"] += 1
+                await rig.clock.sleep(0.08)  # 80 ms: well past the 25 ms budget, within 0.5 s
+        return await original(event)
+
+    rig.evse.handle = late_once
+    assert run(virtual_loop, rig, dc_request()) is True
+    assert state["late"] == 1 and state["loops"] > 6
+    assert rig.evse.of(L.SessionEnded)[0].cause is not StopCause.LINK_TIMEOUT
+    assert rig.ev.of(L.EvSessionFinished)[0].cause is StopCause.EV_STOP
+
+
+def test_stale_answers_stop_when_the_application_stays_silent(virtual_loop, make_rig):
+    rig = make_rig(evse_opts={"timeouts": {"secc_stale_loop_answer_s": 0.3}}, ev_app=ScriptedEv(loops=20))
+    original = rig.evse.handle
+    loops = []
+
+    async def silent_after_three(event):
+        if isinstance(event, L.DCChargeLoopRequest):
+            loops.append(event)
+            if len(loops) > 3:
+                await asyncio.Event().wait()
+        return await original(event)
+
+    rig.evse.handle = silent_after_three
+    assert run(virtual_loop, rig, dc_request()) is True
+    ended = rig.evse.of(L.SessionEnded)
+    assert ended[0].cause is StopCause.LINK_TIMEOUT and "within 0.025 s" in ended[0].detail

@@ -39,6 +39,10 @@ class Timeouts:
     secc_cable_check_perf_s: float = 38.0
     secc_precharge_perf_s: float = 5.0
     secc_app_deadline: bool = True  # False: wait for the application as long as it takes
+    # A charge-loop answer the application gives late is replaced by its previous answer while
+    # that is at most this old (charging-domain.md 4 and 10: a missed performance time is not
+    # detected locally; answer from cached measurements); 0 fails at once.
+    secc_stale_loop_answer_s: float = 0.5
     # SDP
     sdp_retry_s: float = 0.25
     sdp_max_requests: int = 50

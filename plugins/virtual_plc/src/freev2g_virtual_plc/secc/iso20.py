@@ -338,7 +338,7 @@ class Iso20Server(Iso2Server):
             or req.ev_present_voltage_V, target_current_A=target or 0.0, ev_max_voltage_V=req.ev_max_voltage_V,
             ev_max_current_A=req.ev_max_charge_current_A, ev_max_power_W=req.ev_max_charge_power_W,
             charging_complete=bool(req.display and req.display.charging_complete))
-        ans = await self.ask("loop", event, self.t.secc_dc_loop_perf_s)
+        ans = await self.ask_loop(event, self.t.secc_dc_loop_perf_s)
         if ans is TIMED_OUT:
             return self.too_slow(req, "DC_ChargeLoop", self.t.secc_dc_loop_perf_s)
         if ans.response_code.is_failure:
@@ -360,8 +360,8 @@ class Iso20Server(Iso2Server):
 
     async def on_ac_loop(self, req):
         soc = req.display.present_soc_pct if req.display else None
-        ans = await self.ask("loop", ACChargeLoopRequest(ev_present_active_power_W=req.ev_present_active_power_W,
-                                                         soc_pct=soc), self.t.secc_perf_s)
+        ans = await self.ask_loop(ACChargeLoopRequest(ev_present_active_power_W=req.ev_present_active_power_W,
+                                                  soc_pct=soc), self.t.secc_perf_s)
         if ans is TIMED_OUT:
             return self.too_slow(req, "AC_ChargeLoop", self.t.secc_perf_s)
         if ans.response_code.is_failure:

@@ -140,7 +140,7 @@ class EnergyTransferSteps:
             ev_max_power_W=req.ev_maximum_power_limit_W, bulk_charging_complete=bool(req.bulk_charging_complete),
             charging_complete=req.charging_complete, remaining_time_to_full_soc_s=req.remaining_time_to_full_soc_s,
         )
-        ans = await self.ask("loop", event, self.t.secc_dc_loop_perf_s)
+        ans = await self.ask_loop(event, self.t.secc_dc_loop_perf_s)
         if ans is TIMED_OUT:
             return None, self.too_slow(req, "CurrentDemand", self.t.secc_dc_loop_perf_s)
         if ans.response_code.is_failure:
@@ -187,7 +187,7 @@ class EnergyTransferSteps:
                                      meter_info=meter, receipt_required=receipt)
 
     async def on_charging_status(self, req):
-        ans = await self.ask("loop", ACChargeLoopRequest(), self.t.secc_perf_s)
+        ans = await self.ask_loop(ACChargeLoopRequest(), self.t.secc_perf_s)
         if ans is TIMED_OUT:
             return self.too_slow(req, "ChargingStatus", self.t.secc_perf_s)
         if ans.response_code.is_failure:

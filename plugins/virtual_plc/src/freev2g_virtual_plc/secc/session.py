@@ -56,6 +56,8 @@ class SeccSession:
         self._pending: asyncio.Future | None = None
         self._pending_key: str | None = None
         self._pending_since = 0.0
+        self._last_loop_answer: Any = None
+        self._last_loop_at = 0.0
         self._closed_watch: asyncio.Future | None = None  # one pipe.wait_closed() per connection
 
     # --- application calls -------------------------------------------------------------------
@@ -92,6 +94,21 @@ class SeccSession:
             raise PeerGone()
         self._pending = None
         return task.result()
+
+    async def ask_loop(self, event: LinkEvent, deadline_s: float) -> Any:
+        """A charge-loop question: like `ask`, but a late answer is replaced by the previous one
+        while that is at most `secc_stale_loop_answer_s` old (its present values are what the
+        EVSE measured then); the late call keeps running and answers the next request."""
+        ans = await self.ask("loop", event, deadline_s)
+        now = self.clock.monotonic()
+        if ans is not TIMED_OUT:
+            self._last_loop_answer, self._last_loop_at = ans, now
+            return ans
+        if self._last_loop_answer is not None and now - self._last_loop_at <= self.t.secc_stale_loop_answer_s:
+            log.warning("SECC: application late for %s (> %g s): answering from its previous answer",
+                        type(event).__name__, deadline_s)
+            return self._last_loop_answer
+        return TIMED_OUT
 
     def pending_for_s(self) -> float:
         return self.clock.monotonic() - self._pending_since if self._pending is not None else 0.0
