@@ -19,7 +19,7 @@ def test_charger_and_car_in_two_processes(tmp_path):
     car = tmp_path / "car.toml"
     car.write_text("[battery]\nstart_soc_pct = 78\ntarget_soc_pct = 80\n")
     evse = subprocess.Popen([sys.executable, "-c", RUN_CLI, "evse", "--config", str(station), "--socket", str(sock),
-                             "--speed", "20", "--sessions", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--speed", "10", "--sessions", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         head = []
         for line in evse.stdout:  # wait until the charger listens
@@ -27,7 +27,7 @@ def test_charger_and_car_in_two_processes(tmp_path):
             if "ready on" in line:
                 break
         ev = subprocess.run([sys.executable, "-c", RUN_CLI, "ev", "--config", str(car), "--socket", str(sock),
-                             "--speed", "20"], capture_output=True, text=True, timeout=120)
+                             "--speed", "10"], capture_output=True, text=True, timeout=120)
         evse_out, _ = evse.communicate(timeout=60)
         evse_out = "".join(head) + evse_out
     finally:

@@ -22,7 +22,7 @@ from ocpi_helpers import EmspPeer, cpo_call, free_port, ocpi_config, register_em
 from freev2g_ocpi_bridge.convert import format_datetime
 from freev2g_ocpi_bridge.uplink import OcpiBridge
 
-SPEED = 20.0
+SPEED = 10.0  # real loop (uplinks use real sockets): 25 ms SECC budget = 2.5 ms real
 
 
 def scenario(charge_s: float) -> Scenario:

@@ -27,7 +27,7 @@ def test_simulated_session_reports_scale_data_to_csms(make_csms, uplink_config):
     async def main():
         csms = make_csms("2.0.1")
         await csms.start()
-        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=20, scenario=SCENARIO,
+        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=10, scenario=SCENARIO,
                                            station_config=_station_config(uplink_config, csms.url)))
         await sim.start()
         try:
@@ -64,7 +64,7 @@ def test_csms_profile_changes_the_schedule_offered_to_the_ev(make_csms, uplink_c
     async def main():
         csms = make_csms("2.0.1")
         await csms.start()
-        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=20, scenario=SCENARIO,
+        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=10, scenario=SCENARIO,
                                            station_config=_station_config(uplink_config, csms.url)))
         answers = []
 
@@ -124,7 +124,7 @@ def test_malformed_csms_messages_mid_session_charging_goes_on(make_csms, uplink_
     async def main():
         csms = make_csms("2.0.1")
         await csms.start()
-        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=20, scenario=SCENARIO,
+        sim = Simulation(SimulationOptions(mode="dc", scale=True, speed=10, scenario=SCENARIO,
                                            station_config=_station_config(uplink_config, csms.url)))
         marks = []
 
