@@ -2,11 +2,12 @@
 medium <-> EV emulator -> veth -> our EV host (EvController), DC and AC; four processes in four
 network namespaces the test creates and removes (whitebeet-hci.md 7.2-7.7, 8).
 
-The station's sim power stage has no EV load behind the modules (its sim model's EV side is not
-our EV), so no current flows here and the EV stops after 3 s of charging instead of at its target
-SoC; the in-memory pair test (test_pair_memory.py) charges to the target SoC."""
+The two hosts share ONE power stage (`--cable-socket`, host/cable.py): the station's sim model
+is the cable and its EV side is the EV host's board over a unix socket, so the EV charges to
+its target SoC and the EVSE meter's energy matches what the battery stored plus the sim's losses."""
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -46,10 +47,11 @@ def test_evse_host_and_ev_host_charge_over_two_emulators(tmp_path, mode, charge_
         energy_transfer_modes = ["{mode}"]
         [battery]
         capacity_Wh = 20000
-        start_soc_pct = 78
+        start_soc_pct = 79.5
         target_soc_pct = 80
     """))
     medium = str(tmp_path / "cable.sock")
+    power = str(tmp_path / "power.sock")
     with veth_pair() as (hns1, hif1, mns1, mif1), veth_pair() as (hns2, hif2, mns2, mif2):
         evse_emu = ev_emu = evse_host = None
         try:
@@ -60,16 +62,27 @@ def test_evse_host_and_ev_host_charge_over_two_emulators(tmp_path, mode, charge_
                              "--medium", medium, "--sessions", "1")
             wait_for_line(ev_emu, "emulating an EV module")
             evse_host = freev2g(hns1, "evse", "--iface", hif1, "--mac", EVSE_MAC, "--config", str(station),
-                                "--sessions", "1")
+                                "--sessions", "1", "--cable-socket", power)
+            wait_for_line(evse_host, "serving the sim cable's EV side")
             ev_host = freev2g(hns2, "ev", "--iface", hif2, "--mac", EV_MAC, "--config", str(car), "--sessions", "1",
-                              "--stop-after-s", "3")
-            ev_out, _ = ev_host.communicate(timeout=150)
+                              "--cable-socket", power)
+            ev_out, _ = ev_host.communicate(timeout=240)
             assert ev_host.returncode == 0, ev_out[-4000:]
             assert "session 1: started" in ev_out and "finished: StopCause.EV_STOP" in ev_out, ev_out[-3000:]
-            assert "stopping after 3 s of charging" in ev_out, ev_out[-3000:]
+            soc = float(re.search(r"SoC ([0-9.]+) %\)", ev_out).group(1))
+            assert 80.0 <= soc < 80.5, ev_out[-3000:]  # charged to the target, not stopped on a timer
             evse_out, _ = evse_host.communicate(timeout=60)
             assert evse_host.returncode == 0, evse_out[-3000:]
             assert "finished: StopCause.EV_STOP" in evse_out, evse_out[-3000:]
+            m = re.search(r"meter: imported ([0-9.]+) Wh, battery stored ([0-9.]+) Wh, loss ([0-9.]+) Wh, "
+                          r"SoC ([0-9.]+) %", evse_out)
+            assert m, evse_out[-3000:]
+            imported_Wh, stored_Wh, loss_Wh, model_soc = map(float, m.groups())
+            gained_Wh = (soc - 79.5) / 100.0 * 20_000.0  # what the EV host's battery gained
+            assert stored_Wh > 90.0 and abs(stored_Wh - gained_Wh) < 5.0, (stored_Wh, gained_Wh)
+            assert abs(imported_Wh - (stored_Wh + loss_Wh)) < 1.0, (imported_Wh, stored_Wh, loss_Wh)
+            assert loss_Wh < 0.1 * imported_Wh, (imported_Wh, loss_Wh)  # the sim's losses, no more
+            assert abs(model_soc - soc) < 0.05, (model_soc, soc)
             for emu in (evse_emu, ev_emu):
                 out, _ = emu.communicate(timeout=30)
                 assert emu.returncode == 0, out[-3000:]

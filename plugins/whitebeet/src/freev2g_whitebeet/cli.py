@@ -37,22 +37,29 @@ def _run(coro) -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="station.toml")
 @click.option("--sessions", type=int, default=0, help="Exit after this many finished sessions (0 = run forever).")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
+@click.option("--cable-socket", "cable_socket", default=None, type=click.Path(dir_okay=False),
+              help="Simulation only: serve the EV side of the sim power stage on this unix socket "
+                   "(an EV host with the same --cable-socket is its EV; see host/cable.py).")
 @click.pass_obj
-def evse_command(pm, iface, mac, config_path, sessions, rt_priority) -> None:
+def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socket) -> None:
     """Run a charging station (EvseManager) on an EVSE module."""
     from freev2g.clock import Clock
     from freev2g.config import StationConfig, load_station_config
     from freev2g.evse.station import Station
+
+    from .host.cable import SIM_KEY, close_cable, make_board_server, meter_line
 
     cfg = load_station_config(config_path) if config_path else StationConfig()
     options = {"iface": iface, **({"mac": mac} if mac else {}), **({"rt_priority": rt_priority} if rt_priority else {})}
     cfg.link.name = "whitebeet"
     cfg.link.options = {**cfg.link.options, **options}
     cfg.board.bsp = "whitebeet"
-    cfg.board.options = {**cfg.board.options, "whitebeet": {**cfg.board.options.get("whitebeet", {}), **options}}
+    cfg.board.options = {**cfg.board.options, "whitebeet": {**cfg.board.options.get("whitebeet", {}), **options,
+                                                            **({"mirror_sim": True} if cable_socket else {})}}
 
     async def main():
         station = Station(cfg, pm=pm, clock=Clock())
+        cable = None
         done = asyncio.Event()
         finished = []
 
@@ -60,15 +67,27 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority) -> None:
             if event.kind == "SessionFinished":
                 finished.append(event)
                 click.echo(f"session {event.session_id} finished: {getattr(event, 'cause', '')}")
+                if cable is not None:
+                    click.echo(f"session {event.session_id} {meter_line(station)}")
                 if sessions and len(finished) >= sessions:
                     done.set()
 
         station.subscribe(listener)
         await station.start()
+        if cable_socket:
+            model = station.board_shared.get(SIM_KEY)
+            if model is None:
+                await station.stop()
+                raise click.UsageError("--cable-socket needs the sim power stage (board power_supply = \"sim\")")
+            cable = make_board_server(cable_socket, model, station.clock)
+            await cable.start()
+            click.echo(f"serving the sim cable's EV side on {cable_socket}")
         click.echo(f"station running on {iface}")
         try:
             await done.wait()
         finally:
+            if cable is not None:
+                await close_cable(cable, station.clock, peer_first=True)
             await station.stop()
 
     _run(main())
@@ -82,12 +101,15 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority) -> None:
 @click.option("--sessions", type=int, default=1, show_default=True, help="Charging sessions to run, then exit.")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
 @click.option("--stop-after-s", type=float, default=None, help="Stop charging after this long (else at the target SoC).")
-def ev_command(iface, mac, config_path, mode, sessions, stop_after_s, rt_priority) -> None:
+@click.option("--cable-socket", "cable_socket", default=None, type=click.Path(dir_okay=False),
+              help="Simulation only: the EV's power stage (contactor, inlet, battery) is the EV side of the "
+                   "sim model an EVSE host serves on this unix socket (its --cable-socket).")
+def ev_command(iface, mac, config_path, mode, sessions, stop_after_s, rt_priority, cable_socket) -> None:
     """Run the EV controller on an EV module (whitebeet-hci.md 7.5-7.7)."""
     from .ev_cli import run_ev
 
     code = run_ev(iface=iface, mac=mac, config_path=config_path, mode=mode, sessions=sessions, echo=click.echo,
-                  stop_after_s=stop_after_s, rt_priority=rt_priority)
+                  stop_after_s=stop_after_s, rt_priority=rt_priority, cable_socket=cable_socket)
     if code:
         raise SystemExit(code)
 

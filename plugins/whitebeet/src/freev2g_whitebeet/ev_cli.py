@@ -22,7 +22,7 @@ def load_car(path: str):
 
 
 def run_ev(*, iface: str, mac: str | None, config_path: str, mode: str | None, sessions: int, echo,
-           stop_after_s: float | None = None, rt_priority: int | None = None) -> int:
+           stop_after_s: float | None = None, rt_priority: int | None = None, cable_socket: str | None = None) -> int:
     from freev2g.clock import Clock
     from freev2g.ev.controller import EvController
 
@@ -38,8 +38,16 @@ def run_ev(*, iface: str, mac: str | None, config_path: str, mode: str | None, s
         clock = Clock()
         module = mac_bytes(mac) if mac else await discover_module_mac(iface)
         link = WhitebeetEvLink(HciClient(EthernetTransport(iface, peer_mac=module, rt_priority=rt_priority), clock=clock), clock=clock)
-        board = WhitebeetEvBoard(link, clock=clock, capacity_Wh=cfg.battery.capacity_Wh,
+        if cable_socket:  # simulation: one power stage with the EVSE host's sim model
+            from .host.cable import CableEvBoard
+
+            board = CableEvBoard(link, clock=clock, path=cable_socket, capacity_Wh=cfg.battery.capacity_Wh,
                                  start_soc_pct=cfg.battery.start_soc_pct)
+            await board.connect()
+            echo(f"EV power stage on the cable {cable_socket}")
+        else:
+            board = WhitebeetEvBoard(link, clock=clock, capacity_Wh=cfg.battery.capacity_Wh,
+                                     start_soc_pct=cfg.battery.start_soc_pct)
         ev = EvController(cfg, board=board, link=link, clock=clock)
         task = asyncio.current_task()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -63,12 +71,14 @@ def run_ev(*, iface: str, mac: str | None, config_path: str, mode: str | None, s
                             await ev.stop_charging()
                             charging_since = float("inf")
                 f = ev.last_finished
-                echo(f"session {n + 1} finished: {f.cause} {f.detail} (EV: {ev.stop_cause}, SoC {board.battery_soc_pct():.1f} %)")
+                echo(f"session {n + 1} finished: {f.cause} {f.detail} (EV: {ev.stop_cause}, SoC {board.battery_soc_pct():.3f} %)")
                 bad += int(not ok or f.cause not in _NORMAL)
         except asyncio.CancelledError:
             bad += 1
         finally:
             await ev.close()
+            if cable_socket:
+                await board.close()
         return 1 if bad else 0
 
     return asyncio.run(main())

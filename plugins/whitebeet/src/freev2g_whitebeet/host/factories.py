@@ -21,8 +21,13 @@ def _connection(config: dict[str, Any], ctx) -> ModuleConnection:
 
 def make_control_pilot(config: dict[str, Any], ctx) -> WhitebeetControlPilot:
     conn = connection_for(config, clock=ctx.clock, shared=ctx.shared)
-    return WhitebeetControlPilot(conn, contactor_gpio=int(config.get("contactor_gpio", 20)),
-                                 max_current_A=float(config.get("max_current_A", 32.0)))
+    kwargs = {"contactor_gpio": int(config.get("contactor_gpio", 20)),
+              "max_current_A": float(config.get("max_current_A", 32.0))}
+    if config.get("mirror_sim"):  # --cable-socket: the sim model follows CP duty and contactor
+        from .cable import MirroredControlPilot
+
+        return MirroredControlPilot(conn, shared=ctx.shared, **kwargs)
+    return WhitebeetControlPilot(conn, **kwargs)
 
 
 def make_evse_link(config: dict[str, Any], ctx):
