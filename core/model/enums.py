@@ -199,6 +199,11 @@ class StopCause(str, Enum):
     SOC_REACHED = "soc_reached"
     PROCESS_SHUTDOWN = "process_shutdown"
     WELDING_DETECTED = "welding_detected"
+    ISOLATION_FAULT = "isolation_fault"
+    POWER_METER_FAULT = "power_meter_fault"
+    CABLE_LIVE = "cable_live"
+    PROCESS_CRASH = "process_crash"
+    OPERATOR_STOP = "operator_stop"
     OTHER = "other"
 
 
