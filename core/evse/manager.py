@@ -28,6 +28,7 @@ from .authorization import Authorizer
 from .dc import DcCharging
 from .hlc import HlcHandler
 from .safety import OverVoltageWatch
+from .session_gate import SessionGate
 from .states import EvseState, EvseTunables, SessionContext
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         self.ac = AcCharging(self)
         self.dc = DcCharging(self)
         self.hlc = HlcHandler(self)
+        self.gate = SessionGate(self)  # the link's handler: refuses requests outside a session
         self.started = False
 
     # ------------------------------------------------------------------ identity
@@ -164,6 +166,14 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
     def set_state(self, state: EvseState, cause: str = "") -> None:
         if state is self.state:
             return
+        s = self.session
+        if (s is None and state not in (EvseState.IDLE, EvseState.UNAVAILABLE)) or (
+                s is not None and s.finished and state not in (EvseState.FINISHED, EvseState.ERROR)):
+            # Issue #10 item 8: nothing moves the state machine outside a session (a late request
+            # must not leave the EVSE in a state where the next plug-in opens no session).
+            log.warning("evse %s: %s -> %s refused: no open session (%s)", self.evse_index, self.state.value,
+                        state.value, cause)
+            return
         previous, self.state = self.state, state
         log.info("evse %s: %s -> %s (%s)", self.evse_index, previous.value, state.value, cause)
         if self.session is not None:
@@ -213,7 +223,7 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         self._cp_task = self.spawn(self._cp_worker())
         self._monitor_task = self.spawn(self._monitor())
         if self.link is not None:
-            await self.link.open(self.hlc.handle, self.offer())
+            await self.link.open(self.gate.handle, self.offer())
         self.started = True
         initial = self.bsp.cp_state()
         if initial is not CPState.A:
