@@ -85,6 +85,10 @@ class Station:
         if self.running:
             raise StationError(f"station {self.station_id} already started")
         self._journal = Journal(self._journal_path or ":memory:", durability=self._journal_durability)
+        for crashed in self._journal.close_crashed_sessions(StopCause.PROCESS_CRASH):
+            log.warning("station %s: session %s (EVSE %s) was left open by a previous process; closed as %s "
+                        "(ended_at %s, %.3f Wh)", self.station_id, crashed.session_id, crashed.evse_index,
+                        crashed.stop_cause, crashed.ended_at.isoformat(), crashed.energy_import_Wh)
         regs = self.pm.registries()
         self.boards = self._build_boards(regs)
         self.link = self._build_link(regs)
