@@ -9,7 +9,7 @@ STAMP := $(VENV)/.freev2g-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_TESTS := $(wildcard plugins/*/tests)
 
-.PHONY: all demo test test-fast test-sanitizer bench sdist-check clean system-deps
+.PHONY: exi-gen all demo test test-fast test-sanitizer bench sdist-check clean system-deps
 
 all: test
 
@@ -48,6 +48,11 @@ bench: system-deps $(STAMP)
 
 sdist-check: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/core/test_packaging.py
+
+# EXI codec: regenerate the grammar tables (core/cext/exi_tables*) and Python type descriptions
+# (core/exi/_schema_*.py) from the XSDs of the iso15118 wheel (downloaded into build/xsd/).
+exi-gen: $(VENV)/bin/python
+	$(PY) tools/exigen/generate.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info core/*.so core/_core.c reports .pytest_cache
