@@ -13,13 +13,8 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import (
-    EXAMPLE_STATION_TOML,
-    ConfigError,
-    load_toml,
-    parse_station_config,
-    unsupported_evse_keys,
-)
+from .config import EXAMPLE_STATION_TOML, ConfigError
+from .config_check import check_station_file
 from .plugins import FreeV2GPluginManager, get_plugin_manager
 from .registry import DuplicateRegistration
 
@@ -123,40 +118,22 @@ def config_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.pass_obj
 def config_check(pm: FreeV2GPluginManager, file: str) -> None:
-    """Validate FILE; print every error with its key path, exit 1 on errors."""
-    types = {r.name: r.config_type for r in pm.registries().uplinks.all()}
+    """Validate FILE as a station would start from it (drivers, their options, ranges, journal);
+    print every error with its key path, exit 1 on errors."""
     try:
-        data = load_toml(file)
-        cfg = parse_station_config(data, source=file, uplink_types=types)
+        checked = check_station_file(pm, file)
     except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(f"{exc.source}: {problem}", err=True)
+        echo_config_error(exc)
         raise SystemExit(1)
-    _check_drivers(pm, cfg, file)
-    for key in unsupported_evse_keys(data):
-        click.echo(f"{file}: note: evse.{key} is accepted but not supported by freev2g (no effect)")
+    for note in checked.notes:
+        click.echo(f"{file}: note: {note}")
     click.echo(f"{file}: OK")
 
 
-def _check_drivers(pm: FreeV2GPluginManager, cfg, file: str) -> None:
-    regs = pm.registries()
-    errors = []
-    for kind in ("bsp", "imd", "power_supply", "connector_lock", "power_meter"):
-        name = getattr(cfg.board, kind)
-        if name is None:
-            continue
-        try:
-            regs.boards.get(kind, name)
-        except LookupError as exc:
-            errors.append(f"board.{kind}: {exc}")
-    try:
-        regs.links.get(cfg.link.name, "evse")
-    except LookupError as exc:
-        errors.append(f"link.name: {exc}")
-    if errors:
-        for e in errors:
-            click.echo(f"{file}: {e}", err=True)
-        raise SystemExit(1)
+def echo_config_error(exc: ConfigError) -> None:
+    """One line per problem on stderr: '<file>: <key.path>: <message>'."""
+    for problem in exc.problems:
+        click.echo(f"{exc.source}: {problem}", err=True)
 
 
 @config_group.command("example")

@@ -7,6 +7,7 @@ the rest are accepted (so an EVerest config can be pasted) and reported as unsup
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from enum import Enum
 from pathlib import Path
@@ -28,15 +29,36 @@ class ConfigError(ValueError):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
+class KeyValueError(ValueError):
+    """A bad value of one key (raised by the field validators); `key` is the field name, so the
+    error line can name the full key path ("evse.ac_nominal_voltage must be > 0, got 0.0")."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"{key} {message}")
+
+
 def _positive(instance, attribute, value):
     if value is not None and value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+        raise KeyValueError(attribute.name, f"must be >= 0, got {value!r}")
+
+
+def _above_zero(instance, attribute, value):
+    """Values a station cannot run with at 0 (a 0 V mains, a 0 W or 0 A output)."""
+    if not value > 0:
+        raise KeyValueError(attribute.name, f"must be > 0, got {value!r}")
+
+
+def _connector_id(instance, attribute, value):
+    if value < 1:
+        raise KeyValueError(attribute.name, f"must be >= 1 (OCPP connector 0 is the whole station), got {value!r}")
 
 
 def _one_of(*choices):
     def check(instance, attribute, value):
         if value not in choices:
-            raise ValueError(f"{attribute.name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+            raise KeyValueError(attribute.name, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
 
     return check
 
@@ -45,13 +67,13 @@ def _one_of(*choices):
 class EvseManagerConfig:
     """EVerest EvseManager keys (seed 003), same names and defaults."""
 
-    connector_id: int = 1
+    connector_id: int = field(default=1, validator=_connector_id)
     connector_type: str = "Unknown"
     evse_id: str = "DE*PNX*E1234567*1"
     evse_id_din: str = "49A80737A45678"
     payment_enable_eim: bool = True
     payment_enable_contract: bool = True
-    ac_nominal_voltage: float = field(default=230.0, validator=_positive)
+    ac_nominal_voltage: float = field(default=230.0, validator=_above_zero)
     ev_receipt_required: bool = False
     session_logging: bool = False
     session_logging_path: str = "/tmp"
@@ -151,10 +173,10 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
 class DCRatingConfig:
     """Rated DC output (used when the power supply driver does not report capabilities)."""
 
-    max_voltage_V: float = field(default=1000.0, validator=_positive)
+    max_voltage_V: float = field(default=1000.0, validator=_above_zero)
     min_voltage_V: float = field(default=150.0, validator=_positive)
-    max_current_A: float = field(default=200.0, validator=_positive)
-    max_power_W: float = field(default=150_000.0, validator=_positive)
+    max_current_A: float = field(default=200.0, validator=_above_zero)
+    max_power_W: float = field(default=150_000.0, validator=_above_zero)
     min_current_A: float = field(default=0.0, validator=_positive)
     max_discharge_power_W: float = field(default=0.0, validator=_positive)
     max_discharge_current_A: float = field(default=0.0, validator=_positive)
@@ -205,6 +227,9 @@ def _strict(kind: type, accept: tuple[type, ...], reject: tuple[type, ...] = ())
             return type_(value)  # a str-based Enum reaches the str hook: let it check its values
         if isinstance(value, reject) or not isinstance(value, accept):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        if kind is float and not math.isfinite(value):
+            # TOML has nan and inf; no limit, setpoint or time of a station can be either.
+            raise ValueError(f"must be a finite number, got {value!r}")
         return kind(value)
 
     return hook
@@ -221,15 +246,39 @@ def make_converter() -> cattrs.Converter:
     return conv
 
 
+_MARK = "\x00"
+
+
 def _error_paths(exc: BaseException, root: str = "") -> list[str]:
-    problems = []
+    """cattrs errors as 'key.path: message' lines: a validator's error names its own key, extra
+    keys get one line each ("evse.bogus: unknown key")."""
+
     def fmt(e: BaseException, type_: Any) -> str:
+        if isinstance(e, KeyValueError):
+            return f"{_MARK}{e.key}{_MARK}{e.message}"
+        if isinstance(e, ForbiddenExtraKeysError):
+            return f"{_MARK}{_MARK}" + ",".join(sorted(e.extra_fields))
         if isinstance(e, ValueError) and not isinstance(e, cattrs.errors.BaseValidationError):
+            first, _, rest = str(e).partition(" ")
+            if first.isidentifier() and rest.startswith("must "):
+                return f"{_MARK}{first}{_MARK}{rest}"  # a plugin's validator "name must ..., got ..."
             return str(e)
         return cattrs.v.format_exception(e, type_)
 
-    for msg in cattrs.transform_error(exc, path=root or "$", format_exception=fmt):
-        problems.append(msg.replace("$.", "", 1) if msg.startswith("$.") else msg)
+    problems = []
+    for msg in cattrs.transform_error(exc, path="$", format_exception=fmt):
+        text, _, path = msg.rpartition(" @ ")
+        path = path[2:] if path.startswith("$.") else "" if path == "$" else path
+        if root:
+            path = f"{root}.{path}" if path else root
+        if text.startswith(_MARK):
+            key, message = text[1:].split(_MARK, 1)
+            if not key:  # extra keys: one line per key
+                problems.extend(f"{path + '.' if path else ''}{k}: unknown key" for k in message.split(","))
+                continue
+            problems.append(f"{path + '.' if path else ''}{key} {message}")  # "evse.x must be > 0, got 0"
+            continue
+        problems.append(f"{path}: {text}" if path else text)
     return problems
 
 
@@ -289,8 +338,26 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(str(p), ["file not found"]) from None
+    except IsADirectoryError:
+        raise ConfigError(str(p), ["is a directory, not a TOML file"]) from None
+    except PermissionError:
+        raise ConfigError(str(p), ["cannot be read (permission denied)"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), [_not_utf8(p, exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), [f"not valid TOML: {exc}"]) from None
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    """TOML files are UTF-8: say where the first bad byte is (line, column)."""
+    try:
+        data = path.read_bytes()[: exc.start]
+    except OSError:
+        return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); TOML files must be UTF-8"
+    line = data.count(b"\n") + 1
+    column = exc.start - (data.rfind(b"\n") + 1) + 1
+    return (f"not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at line {line}, column {column}; "
+            "TOML files must be UTF-8 (save the file as UTF-8)")
 
 
 def load_station_config(path: str | Path, *, uplink_types: dict[str, type] | None = None) -> StationConfig:

@@ -34,6 +34,10 @@ class Registration:
     role: str | None = None  # links
     kind: str | None = None  # boards
     config_type: type | None = None  # uplinks
+    # boards: `check_options(options, where) -> declared` validates a driver's options table
+    # without touching hardware (raises freev2g.config.ConfigError or ValueError naming the key)
+    # and returns what the driver will declare (e.g. PowerSupplyCapabilities) or None.
+    check_options: Callable[[dict[str, Any], str], Any] | None = None
 
 
 @define
@@ -71,10 +75,23 @@ class BoardRegistry(_Registry):
     def __init__(self) -> None:
         super().__init__("board driver")
 
-    def register(self, kind: str, name: str, factory: Callable[..., Any], *, description: str = "") -> None:
+    def register(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        description: str = "",
+        check_options: Callable[[dict[str, Any], str], Any] | None = None,
+    ) -> None:
+        """`check_options` (optional): see Registration; `freev2g config check` and every
+        command that starts a station from a file call it, so a bad option fails there."""
         if kind not in BOARD_KINDS:
             raise RegistryError(f"board kind {kind!r} unknown; use one of {', '.join(BOARD_KINDS)}")
-        self._add((kind, name), Registration(name, factory, self.current_plugin, description, kind=kind))
+        if check_options is not None and not callable(check_options):
+            raise RegistryError(f"board driver {kind}/{name}: check_options must be callable")
+        self._add((kind, name), Registration(name, factory, self.current_plugin, description, kind=kind,
+                                             check_options=check_options))
 
     def get(self, kind: str, name: str) -> Registration:
         return self._get((kind, name))

@@ -15,7 +15,8 @@ import click
 
 from .realtime import quiet_gc
 from .clock import Clock, run as run_loop
-from .config import ConfigError, load_station_config
+from .config import ConfigError
+from .config_check import check_station_file
 from .model.enums import Protocol
 
 DEFAULT_SOCKET = "/tmp/freev2g-virtual-plc.sock"
@@ -38,8 +39,8 @@ def _load_configs(pm, config: str | None, ev_config: str | None, scenario: str |
     from .ev.scenario import load_scenario
 
     try:
-        types = {r.name: r.config_type for r in pm.registries().uplinks.all()}
-        station = load_station_config(config, uplink_types=types) if config else None
+        # The same check as `freev2g config check`: a file it refuses never starts a station.
+        station = check_station_file(pm, config).config if config else None
         car = load_ev_config(ev_config) if ev_config else None
         sc = load_scenario(scenario) if scenario else None
     except ConfigError as exc:

@@ -44,7 +44,7 @@ def test_example_car_toml_parses(tmp_path):
     [
         ({"battery": {"start_soc_pct": 150}}, "start_soc_pct must be within 0..100"),
         ({"battery": {"min_soc_pct": 90}}, "min_soc_pct 90.0 exceeds target_soc_pct"),
-        ({"ev": {"protocols": ["iso9"]}}, "$.ev.protocols[0]"),
+        ({"ev": {"protocols": ["iso9"]}}, "ev.protocols[0]"),
         ({"ac": {"phases": 2}}, "phases must be 1 or 3"),
         ({"wheels": 4}, "wheels"),
     ],

@@ -14,6 +14,24 @@ SIM_KINDS = ("bsp", "imd", "power_supply", "connector_lock", "power_meter", "ev_
 SERIAL_KINDS = ("bsp", "imd", "power_supply", "connector_lock", "power_meter")
 
 
+def _check_sim_options(kind: str):
+    """`check_options` of the sim drivers: the options table structured as the drivers will
+    (typos and bad values name their key) and, for the power supply, the capabilities it will
+    declare. Builds a model only to ask it; nothing starts."""
+
+    def check(options: dict, where: str):
+        from freev2g.config import structure
+
+        from .sim.config import SimConfig
+        from .sim.drivers import SimPowerSupply
+        from .sim.model import SimModel
+
+        config = structure(options, SimConfig, source=where, root=where) if options else SimConfig()
+        return SimPowerSupply(SimModel(None, config)).capabilities() if kind == "power_supply" else None
+
+    return check
+
+
 @hookimpl
 def freev2g_register_boards(registry):
     for kind in SIM_KINDS:
@@ -22,6 +40,7 @@ def freev2g_register_boards(registry):
             "sim",
             make_sim_factory(kind),
             description="simulated board: one electrical model of both cable ends",
+            check_options=_check_sim_options(kind),
         )
     for kind in SERIAL_KINDS:
         registry.register(
