@@ -197,6 +197,45 @@ typedef struct {
     int32_t root;
     int32_t qname;
 } fv2g_exi_result;
+typedef struct {
+    uint32_t first;
+    uint16_t count;
+    uint8_t bits;
+    uint8_t bits2;
+    uint8_t has_ee;
+} fv2g_exi_state;
+typedef struct {
+    uint8_t kind;
+    uint16_t qname;
+    uint32_t arg;
+    uint32_t next;
+} fv2g_exi_prod;
+typedef struct {
+    uint8_t kind;
+    uint8_t nbits;
+    uint8_t has_min;
+    uint8_t has_max;
+    int64_t min;
+    int64_t max;
+    uint32_t minlen;
+    uint32_t maxlen;
+    uint32_t n_enum;
+} fv2g_exi_dt;
+typedef struct {
+    const char *name;
+    const fv2g_exi_state *states;
+    uint32_t n_states;
+    const fv2g_exi_prod *prods;
+    uint32_t n_prods;
+    const fv2g_exi_dt *dts;
+    uint32_t n_dts;
+    const uint16_t *root_qname;
+    const uint32_t *root_state;
+    uint32_t n_roots;
+    uint8_t root_bits;
+    uint32_t n_qnames;
+} fv2g_exi_grammar;
+const fv2g_exi_grammar *fv2g_exi_grammar_get(uint32_t protocol);
 uint32_t fv2g_exi_grammar_count(void);
 const char *fv2g_exi_grammar_name(uint32_t protocol);
 int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int64_t *tape,

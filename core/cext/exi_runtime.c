@@ -13,6 +13,10 @@ const char *fv2g_exi_grammar_name(uint32_t protocol) {
     return protocol < FV2G_EXI_N_GRAMMARS ? fv2g_exi_grammars[protocol]->name : "";
 }
 
+const fv2g_exi_grammar *fv2g_exi_grammar_get(uint32_t protocol) {
+    return protocol < FV2G_EXI_N_GRAMMARS ? fv2g_exi_grammars[protocol] : 0;
+}
+
 static void res_init(fv2g_exi_result *res) {
     res->status = FV2G_EXI_OK;
     res->bit_offset = 0;

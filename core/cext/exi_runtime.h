@@ -123,6 +123,8 @@ typedef struct {
 
 uint32_t fv2g_exi_grammar_count(void);
 const char *fv2g_exi_grammar_name(uint32_t protocol);
+/* The tables themselves (read-only), for tests that walk the grammar; NULL if unknown. */
+const fv2g_exi_grammar *fv2g_exi_grammar_get(uint32_t protocol);
 int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int64_t *tape,
                         uint32_t tape_cap_events, uint8_t *arena, uint32_t arena_cap,
                         fv2g_exi_result *res);

@@ -47,6 +47,13 @@ def decode(protocol: str, data: bytes) -> dict[str, Any]:
     if len(data) > MAX_MESSAGE_BYTES:
         raise ExiDecodeError(f"{len(data)} bytes is above the {MAX_MESSAGE_BYTES}-byte limit",
                              protocol=sch.name, bit_offset=0)
+    tape, arena = decode_tape(sch.name, data)
+    return _Reader(sch, tape, arena).message()
+
+
+def decode_tape(protocol: str, data: bytes) -> tuple[list[int], bytes]:
+    """The C decoder's raw output: event tape (3 ints per event) and value arena."""
+    sch = schema(protocol)
     s = _scratch
     rc = lib.fv2g_exi_decode(sch.index, data, len(data), s.tape, MAX_EVENTS, s.arena,
                              MAX_MESSAGE_BYTES * 4, s.res)
@@ -56,10 +63,29 @@ def decode(protocol: str, data: bytes) -> dict[str, Any]:
                              message=sch.local(res.root) if res.root >= 0 else None,
                              element=sch.local(res.qname) if res.qname >= 0 else None,
                              bit_offset=res.bit_offset, status=rc)
-    n = res.n_events
-    tape = memoryview(ffi.buffer(s.tape, n * 24)).cast("q").tolist()
-    arena = bytes(ffi.buffer(s.arena, res.arena_used))
-    return _Reader(sch, tape, arena).message()
+    tape = memoryview(ffi.buffer(s.tape, res.n_events * 24)).cast("q").tolist()
+    return tape, bytes(ffi.buffer(s.arena, res.arena_used))
+
+
+def encode_tape(protocol: str, tape: list[int], arena: bytes, *, allow_deviations: bool = False,
+                message: dict[str, Any] | None = None) -> bytes:
+    """Encode a raw event tape (see core/cext/exi_runtime.h) with the C encoder."""
+    sch = schema(protocol)
+    if len(tape) // 3 > MAX_EVENTS or len(arena) > MAX_MESSAGE_BYTES * 4:
+        raise ExiEncodeError("message too large", protocol=sch.name)
+    s = _scratch
+    tape_c = ffi.new("int64_t[]", tape)
+    rc = lib.fv2g_exi_encode(sch.index, tape_c, len(tape) // 3, ffi.from_buffer(arena), len(arena),
+                             s.out, MAX_MESSAGE_BYTES,
+                             lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0, s.res)
+    if rc < 0:
+        res = s.res
+        path = _Writer(sch, trace=True).path_of(message, res.event_index) if message else None
+        raise ExiEncodeError(STATUS_TEXT.get(rc, f"status {rc}"), protocol=sch.name,
+                             message=sch.local(res.root) if res.root >= 0 else None,
+                             element=path or (sch.local(res.qname) if res.qname >= 0 else None),
+                             bit_offset=res.bit_offset, status=rc)
+    return bytes(ffi.buffer(s.out, rc))
 
 
 class _Reader:
@@ -147,20 +173,8 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
     sch = schema(protocol)
     w = _Writer(sch)
     w.message(message)
-    tape, arena = w.tape, w.arena
-    if len(tape) // 3 > MAX_EVENTS or len(arena) > MAX_MESSAGE_BYTES * 4:
-        raise ExiEncodeError("message too large", protocol=sch.name, message=w.root)
-    s = _scratch
-    tape_c = ffi.new("int64_t[]", tape)
-    rc = lib.fv2g_exi_encode(sch.index, tape_c, len(tape) // 3, ffi.from_buffer(arena), len(arena),
-                             s.out, MAX_MESSAGE_BYTES,
-                             lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0, s.res)
-    if rc < 0:
-        res = s.res
-        path = _Writer(sch, trace=True).path_of(message, res.event_index)
-        raise ExiEncodeError(STATUS_TEXT.get(rc, f"status {rc}"), protocol=sch.name, message=w.root,
-                             element=path, bit_offset=res.bit_offset, status=rc)
-    return bytes(ffi.buffer(s.out, rc))
+    return encode_tape(sch.name, w.tape, bytes(w.arena), allow_deviations=allow_deviations,
+                       message=message)
 
 
 class _Writer:

@@ -1,0 +1,130 @@
+"""Public EXI vectors (fact sheet §5, §7, §8.5): decode to the documented values, re-encode
+byte-identically; truncated/changed streams give a declared error. Real C codec, no fakes.
+tests/sanitizer/run.sh runs this file again under ASan+UBSan."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from freev2g import exi
+
+_spec = importlib.util.spec_from_file_location("exi_vectors", Path(__file__).with_name("vectors.py"))
+V = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(V)
+
+
+def dec(vector):
+    return exi.decode(vector[0], V.data(vector))
+
+
+@pytest.mark.parametrize("vector", V.VALID, ids=lambda v: f"{v[0]}-{v[1][:20]}")
+def test_reencode_is_byte_identical(vector):
+    proto, data = vector[0], V.data(vector)
+    msg = exi.decode(proto, data)
+    deviations = vector is V.ISO2_SIGNED_CPD_RES   # its empty SignatureValue is a 2nd-level EE
+    assert exi.encode(proto, msg, allow_deviations=deviations) == data
+    # the JSON form survives the trip too
+    assert exi.from_json(proto, exi.to_json(proto, msg)) == msg
+
+
+def test_sap_req_values():
+    assert dec(V.SAP_REQ_DIN) == {"supportedAppProtocolReq": {"AppProtocol": [{
+        "ProtocolNamespace": "urn:din:70121:2012:MsgDef", "VersionNumberMajor": 2,
+        "VersionNumberMinor": 0, "SchemaID": 1, "Priority": 1}]}}
+    assert dec(V.SAP_RES) == {"supportedAppProtocolRes": {"ResponseCode": "OK_SuccessfulNegotiation",
+                                                          "SchemaID": 1}}
+    two = dec(V.SAP_REQ_DIN_ISO2)["supportedAppProtocolReq"]["AppProtocol"]
+    assert [(a["ProtocolNamespace"], a["SchemaID"], a["Priority"]) for a in two] == [
+        ("urn:din:70121:2012:MsgDef", 0, 1), ("urn:iso:15118:2:2013:MsgDef", 1, 2)]
+
+
+def test_din_current_demand_req_values():
+    m = dec(V.DIN_CURRENT_DEMAND_REQ)["V2G_Message"]
+    assert m["Header"] == {"SessionID": bytes.fromhex("0EBE5B8D693EE379")}
+    req = m["Body"]["CurrentDemandReq"]
+    assert req["DC_EVStatus"] == {"EVReady": True, "EVErrorCode": "NO_ERROR", "EVRESSSOC": 73}
+    assert req["EVTargetCurrent"] == {"Multiplier": 0, "Unit": "A", "Value": 45}
+    assert req["BulkChargingComplete"] is False and req["ChargingComplete"] is False
+    assert req["RemainingTimeToFullSoC"] == {"Multiplier": 0, "Unit": "s", "Value": 1200}
+    assert req["RemainingTimeToBulkSoC"] == {"Multiplier": 0, "Unit": "s", "Value": 600}
+    assert req["EVTargetVoltage"] == {"Multiplier": 0, "Unit": "V", "Value": 333}
+    j = exi.to_json("din", dec(V.DIN_CURRENT_DEMAND_REQ))
+    assert j["V2G_Message"]["Header"]["SessionID"] == "0EBE5B8D693EE379"
+
+
+def test_din_session_setup_req_values():
+    m = dec(V.DIN_SESSION_SETUP_REQ)["V2G_Message"]
+    assert m["Header"]["SessionID"] == bytes(8)
+    assert m["Body"] == {"SessionSetupReq": {"EVCCID": bytes.fromhex("84877260F358")}}
+
+
+def test_iso2_session_setup_res_values():
+    m = dec(V.ISO2_SESSION_SETUP_RES)["V2G_Message"]
+    assert m["Header"]["SessionID"] == b"01234567"
+    assert m["Body"] == {"SessionSetupRes": {"ResponseCode": "OK", "EVSEID": "FRA23E45B78C"}}
+    m = dec(V.ISO2_SESSION_SETUP_RES_CTRL)["V2G_Message"]
+    assert m["Header"]["SessionID"] == b"\x00"
+    assert m["Body"]["SessionSetupRes"] == {"ResponseCode": "OK", "EVSEID": "".join(map(chr, range(1, 9))),
+                                            "EVSETimeStamp": 123456789}
+
+
+def test_iso2_signed_cpd_res_values():
+    m = dec(V.ISO2_SIGNED_CPD_RES)["V2G_Message"]
+    sig = m["Header"]["Signature"]
+    ref = sig["SignedInfo"]["Reference"][0]
+    assert sig["SignedInfo"]["CanonicalizationMethod"] == {"Algorithm": "http://www.w3.org/TR/canonical-exi"}
+    assert ref["Id"] == "id1" and ref["URI"] == "#id1"
+    assert ref["DigestValue"][:4] == bytes.fromhex("B2D53B9D") and ref["DigestValue"][-2:] == b"\x64\x15"
+    assert sig["SignatureValue"] == {}   # empty: second-level EE at bit 1764
+    res = m["Body"]["ChargeParameterDiscoveryRes"]
+    tariff = res["SAScheduleList"]["SAScheduleTuple"][0]["SalesTariff"]
+    assert tariff["Id"] == "id1"
+    assert [e["RelativeTimeInterval"]["start"] for e in tariff["SalesTariffEntry"]] == [0, 1800, 3600, 5400]
+    assert res["DC_EVSEChargeParameter"]["EVSEMaximumVoltageLimit"] == {"Multiplier": 0, "Unit": "V", "Value": 400}
+    # Without allow_deviations the empty SignatureValue is a declared encode error at its bit.
+    with pytest.raises(exi.ExiEncodeError) as ei:
+        exi.encode("iso2", dec(V.ISO2_SIGNED_CPD_RES))
+    assert ei.value.bit_offset == 1764 and "SignatureValue" in ei.value.element
+
+
+def test_iso20_dc_charge_loop_req_values():
+    m = dec(V.ISO20_DC_CHARGE_LOOP_REQ)["DC_ChargeLoopReq"]
+    assert m["Header"] == {"SessionID": bytes.fromhex("5A2CDE53F701D4AC"), "TimeStamp": 1718607534}
+    assert m["MeterInfoRequested"] is False
+    assert m["EVPresentVoltage"] == {"Exponent": 0, "Value": 400}
+    assert m["BPT_Scheduled_DC_CLReqControlMode"] == {
+        "EVTargetCurrent": {"Exponent": 0, "Value": 20}, "EVTargetVoltage": {"Exponent": 0, "Value": 400}}
+
+
+def test_iso20_bad_authorization_setup_res_is_rejected():
+    with pytest.raises(exi.ExiDecodeError) as ei:
+        dec(V.ISO20_BAD_AUTH_SETUP_RES)
+    assert ei.value.message == "AuthorizationSetupRes" and ei.value.bit_offset is not None
+
+
+@pytest.mark.parametrize("vector", V.VALID, ids=lambda v: f"{v[0]}-{v[1][:20]}")
+def test_every_truncation_is_a_declared_error(vector):
+    data = V.data(vector)
+    for n in range(len(data)):
+        with pytest.raises(exi.ExiDecodeError) as ei:
+            exi.decode(vector[0], data[:n])
+        assert ei.value.protocol == vector[0]
+    with pytest.raises(exi.ExiDecodeError, match="after the end"):
+        exi.decode(vector[0], data + b"\x00")
+
+
+@pytest.mark.parametrize("first", [0x00, 0x01, 0x40, 0x81, 0xA0, 0xC0, 0xFF])
+def test_header_other_than_0x80_is_rejected(first):
+    data = bytes([first]) + V.data(V.DIN_SESSION_SETUP_REQ)[1:]
+    with pytest.raises(exi.ExiDecodeError, match="0x80") as ei:
+        exi.decode("din", data)
+    assert ei.value.bit_offset == 0
+
+
+def test_wrong_protocol_is_a_declared_error():
+    with pytest.raises(exi.ExiDecodeError):
+        exi.decode("iso2", V.data(V.DIN_CURRENT_DEMAND_REQ))
+    with pytest.raises(ValueError, match="unknown EXI protocol"):
+        exi.decode("iso3", b"\x80")
