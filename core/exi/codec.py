@@ -38,8 +38,12 @@ _scratch = _Scratch()
 
 
 # -- decode ---------------------------------------------------------------------------------
-def decode(protocol: str, data: bytes) -> dict[str, Any]:
-    """Decode one EXI document of `protocol` into a message dict; ExiDecodeError if invalid."""
+def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, Any]:
+    """Decode one EXI document of `protocol` into a message dict; ExiDecodeError if invalid.
+
+    Only message roots are accepted (DIN/-2 V2G_Message, SAP req/res, -20 *Req/*Res) unless
+    any_root: the document grammar also lists every other global element (e.g. a bare
+    xmldsig Signature)."""
     sch = schema(protocol)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ExiDecodeError(f"EXI data must be bytes, not {type(data).__name__}", protocol=sch.name)
@@ -48,7 +52,11 @@ def decode(protocol: str, data: bytes) -> dict[str, Any]:
         raise ExiDecodeError(f"{len(data)} bytes is above the {MAX_MESSAGE_BYTES}-byte limit",
                              protocol=sch.name, bit_offset=0)
     tape, arena = decode_tape(sch.name, data)
-    return _Reader(sch, tape, arena).message()
+    msg = _Reader(sch, tape, arena).message()
+    if not any_root and next(iter(msg)) not in sch.message_roots:
+        raise ExiDecodeError(f"{next(iter(msg))} is a global element but not a message", protocol=sch.name,
+                             message=next(iter(msg)), bit_offset=8)
+    return msg
 
 
 def decode_tape(protocol: str, data: bytes) -> tuple[list[int], bytes]:
@@ -163,7 +171,8 @@ class _Reader:
 
 
 # -- encode ---------------------------------------------------------------------------------
-def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = False) -> bytes:
+def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = False,
+           any_root: bool = False) -> bytes:
     """Encode a message dict ``{root: content}``; ExiEncodeError if the schema does not allow it.
 
     allow_deviations: write a second-level EE for a simple element without value (None) or a
@@ -173,6 +182,9 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
     sch = schema(protocol)
     w = _Writer(sch)
     w.message(message)
+    if not any_root and w.root not in sch.message_roots:
+        raise ExiEncodeError(f"{w.root} is a global element but not a message (any_root=True allows it)",
+                             protocol=sch.name, message=w.root)
     return encode_tape(sch.name, w.tape, bytes(w.arena), allow_deviations=allow_deviations,
                        message=message)
 

@@ -45,6 +45,7 @@ class Schema:
     roots: dict[str, tuple[int, str | None, int | None]]
     roots_by_qname: dict[int, tuple[str, str | None, int | None]]
     enum_index: dict[int, dict[str, int]]        # datatype id -> value -> index
+    message_roots: frozenset[str]                # roots that are messages (sheet §1.6 notes)
 
     def local(self, qname: int) -> str:
         return self.qnames[qname][1] if 0 <= qname < len(self.qnames) else "?"
@@ -68,4 +69,13 @@ def schema(protocol: str) -> Schema:
     roots_by_qname = {q: (n, t, d) for n, (q, t, d) in mod.ROOTS.items()}
     return Schema(name=name, index=mod.INDEX, qnames=mod.QNAMES, datatypes=mod.DATATYPES, types=types,
                   by_qname=by_qname, keys=keys, roots=dict(mod.ROOTS), roots_by_qname=roots_by_qname,
-                  enum_index=enum_index)
+                  enum_index=enum_index, message_roots=_message_roots(name, mod.ROOTS))
+
+
+def _message_roots(name: str, roots: dict) -> frozenset[str]:
+    """DIN/-2: V2G_Message; SAP: both globals; -20: the *Req/*Res elements."""
+    if name in ("din", "iso2"):
+        return frozenset({"V2G_Message"})
+    if name == "sap":
+        return frozenset(roots)
+    return frozenset(r for r in roots if r.endswith(("Req", "Res")))
