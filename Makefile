@@ -9,7 +9,7 @@ STAMP := $(VENV)/.freev2g-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_TESTS := $(wildcard plugins/*/tests)
 
-.PHONY: exi-gen all demo test test-fast test-sanitizer bench sdist-check clean system-deps
+.PHONY: interop-env exi-gen all demo test test-fast test-sanitizer bench sdist-check clean system-deps
 
 all: test
 
@@ -32,12 +32,17 @@ $(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard plugins/*/pyproj
 demo: system-deps $(STAMP)
 	$(VENV)/bin/freev2g simulate --protocol iso2 --mode dc --scale --speed 10 --report-dir reports/demo
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) interop-env
 	$(PY) -m pytest -q -p no:cacheprovider tests $(PLUGIN_TESTS)
 	$(MAKE) --no-print-directory test-sanitizer
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -x -p no:cacheprovider tests $(PLUGIN_TESTS) -m "not slow and not netns"
+	$(PY) -m pytest -q -x -p no:cacheprovider tests $(PLUGIN_TESTS) -m "not slow and not netns and not interop"
+
+# Josev (iso15118==0.31.1 + Java) and pyslac in their own virtualenvs for the interop tests
+# (tests/interop); fast when already set up.
+interop-env:
+	bash tests/interop/setup_env.sh
 
 # The C core's property tests again, against an AddressSanitizer + UBSan build of the same sources.
 test-sanitizer: $(STAMP)
