@@ -64,4 +64,6 @@ export PYTHONPATH="$OUT${PYTHONPATH:+:$PYTHONPATH}"
   tests/core/test_framing_props.py \
   tests/core/test_framing.py \
   tests/core/test_encapsulation.py \
-  tests/core/test_timing.py
+  tests/core/test_timing.py \
+  tests/exi/test_vectors.py \
+  tests/exi/test_props.py
