@@ -19,7 +19,7 @@ from .plugins import FreeV2GPluginManager, get_plugin_manager
 from .registry import DuplicateRegistration
 
 # Built-in command modules: each has `add_commands(cli)`.
-BUILTIN_COMMAND_MODULES: tuple[str, ...] = ("freev2g.sim_cli",)
+BUILTIN_COMMAND_MODULES: tuple[str, ...] = ("freev2g.sim_cli", "freev2g.exi.cli")
 
 
 class _JsonFormatter(logging.Formatter):
