@@ -189,6 +189,11 @@ class PowerMeterReading:
 
 @runtime_checkable
 class PowerMeter(Protocol):
+    """Energy meter. `read()` returns a cached reading, or an awaitable of one for a meter that
+    has to be asked (e.g. over Modbus); the EvseManager awaits that for at most 2 s, then counts
+    the meter as not answering (core/evse/metering.py, `fail_on_powermeter_errors`). A read that
+    raises, a non-finite value or a register running backwards is a meter fault too."""
+
     def subscribe(self, listener: BoardListener) -> None: ...
 
     def read(self) -> PowerMeterReading: ...

@@ -160,6 +160,7 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
         "sae_j2847_2_bpt_enabled",
         "sae_j2847_2_bpt_mode",
         "lock_connector_in_state_b",
+        "fail_on_powermeter_errors",
         "state_F_after_fault_ms",
         "session_id_type",
         "has_ventilation",

@@ -144,6 +144,7 @@ class SessionSummary:
     end_soc_pct: float | None
     ev_parameters: dict[str, Any] | None
     evse_parameters: dict[str, Any] | None
+    energy_incomplete: bool = False  # the meter failed in the session (SessionFinished)
 
     @property
     def finished(self) -> bool:
@@ -182,6 +183,7 @@ class Journal:
             self._x("PRAGMA journal_mode=WAL")
             self._x(f"PRAGMA synchronous={DURABILITY_SYNC[durability]}")
             self._db.executescript(_SCHEMA)
+            self._add_columns()
             row = self._x("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"journal {self.path}: cannot open ({exc})") from exc
@@ -192,6 +194,13 @@ class Journal:
 
     def _x(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         return self._cur.execute(sql, params)
+
+    def _add_columns(self) -> None:
+        """Columns added within schema version 1: a file written before gets them, with the
+        default that means what the old file meant (energy_incomplete 0)."""
+        have = {row[1] for row in self._x("PRAGMA table_info(sessions)").fetchall()}
+        if "energy_incomplete" not in have:
+            self._x("ALTER TABLE sessions ADD COLUMN energy_incomplete INTEGER NOT NULL DEFAULT 0")
 
     # ------------------------------------------------------------------ writing
 
@@ -272,6 +281,7 @@ class Journal:
                 energy_export_Wh=event.energy_export_Wh,
                 start_soc_pct=event.start_soc_pct,
                 end_soc_pct=event.end_soc_pct,
+                energy_incomplete=int(event.energy_incomplete),
             )
 
     # ------------------------------------------------------------------ crash recovery
@@ -323,13 +333,13 @@ class Journal:
         row = self._x(
             "SELECT session_id, evse_index, started_at, ended_at, protocol, iso_session_id, ev_id, id_token,"
             " auth_method, state, stop_cause, stop_detail, energy_import_Wh, energy_export_Wh, start_soc_pct,"
-            " end_soc_pct, ev_parameters, evse_parameters FROM sessions WHERE session_id=?",
+            " end_soc_pct, ev_parameters, evse_parameters, energy_incomplete FROM sessions WHERE session_id=?",
             (session_id,),
         ).fetchone()
         if row is None:
             return None
         (sid, idx, started, ended, protocol, iso_id, ev_id, token, method, state, cause, detail, e_imp, e_exp,
-         soc0, soc1, ev_params, evse_params) = row
+         soc0, soc1, ev_params, evse_params, incomplete) = row
         if e_imp is None:
             first = self._x(
                 "SELECT energy_import_Wh, energy_export_Wh, soc_pct FROM meter_values WHERE session_id=? ORDER BY seq LIMIT 1",
@@ -362,6 +372,7 @@ class Journal:
             end_soc_pct=soc1,
             ev_parameters=json.loads(ev_params) if ev_params else None,
             evse_parameters=json.loads(evse_params) if evse_params else None,
+            energy_incomplete=bool(incomplete),
         )
 
     def events(self, session_id: str) -> list[JournalRecord]:

@@ -37,7 +37,8 @@ class RemoteControl:
         s = self.session
         if s is None:
             return None
-        e_imp, e_exp, p, _, _ = self.meter_reading()
+        p = self.meter_reading()[2]
+        e_imp, e_exp, _ = self.metering.session_energy()  # last good register - first
         return SessionSnapshot(
             session_id=s.session_id,
             evse_index=self.evse_index,
@@ -45,9 +46,9 @@ class RemoteControl:
             started_at=s.started_at,
             iso_session_id=s.iso_session_id,
             id_token=s.id_token,
-            energy_import_Wh=e_imp - s.start_import_Wh,
-            energy_export_Wh=e_exp - s.start_export_Wh,
-            power_W=p,
+            energy_import_Wh=e_imp,
+            energy_export_Wh=e_exp,
+            power_W=p if p is not None else float("nan"),  # meter failed: not a number, not 0
             soc_pct=s.soc_pct,
         )
 

@@ -29,6 +29,7 @@ from ..model.enums import (
     StopCause,
 )
 from .cable_check import CableCheck, CableCheckFailed
+from .metering import read_supply
 from .safety import emergency_ov_limit_V
 from .states import EvseState
 
@@ -184,7 +185,7 @@ class DcCharging(CableCheck):
         m = self.m
         s = m.session
         if s is None or s.finished or s.stopping or not s.cable_check_passed or not m.energy_on:
-            present = m.psu.read().voltage_V if m.psu is not None else 0.0
+            present = read_supply(m.psu).voltage_V if m.psu is not None else 0.0
             return PreChargeAnswer(present_voltage_V=present, status_code=EVSEStatusCode.SHUTDOWN,
                                    response_code=ResponseCode.FAILED)
         s.soc_pct = req.ev_status.soc_pct
@@ -194,7 +195,7 @@ class DcCharging(CableCheck):
         target_V = min(req.target_voltage_V, self.negotiated_max_V(s.ev_max_voltage_V))
         current_A = min(max(0.0, req.target_current_A), m.tunables.precharge_current_A)
         self.set_target("precharge", target_V, current_A)
-        return PreChargeAnswer(present_voltage_V=round(m.psu.read().voltage_V if m.psu else 0.0, 1))
+        return PreChargeAnswer(present_voltage_V=round(read_supply(m.psu).voltage_V if m.psu else 0.0, 1))
 
     # ------------------------------------------------------------------ power delivery
 
@@ -203,7 +204,7 @@ class DcCharging(CableCheck):
         s = m.session
         if s is None or s.finished or s.stopping or not s.cable_check_passed or not m.energy_on:
             return ResponseCode.FAILED_POWER_DELIVERY_NOT_APPLIED
-        voltage_V = m.psu.read().voltage_V if m.psu is not None else 0.0
+        voltage_V = read_supply(m.psu).voltage_V if m.psu is not None else 0.0
         self.arm_over_voltage(s.ev_max_voltage_V)
         self.set_target("export", voltage_V, 0.0)
         return ResponseCode.OK
@@ -213,10 +214,12 @@ class DcCharging(CableCheck):
         m = self.m
         self.zero_current()
         waited = 0.0
-        while m.psu is not None and abs(m.psu.read().current_A) > 1.0 and waited < m.tunables.power_off_settle_s:
-            await m.clock.sleep(0.05)
-            waited += 0.05
-        await m.power_off()
+        try:
+            while m.psu is not None and abs(read_supply(m.psu).current_A) > 1.0 and waited < m.tunables.power_off_settle_s:
+                await m.clock.sleep(0.05)
+                waited += 0.05
+        finally:
+            await m.power_off()  # also when the reading failed
 
     # ------------------------------------------------------------------ current demand
 
@@ -224,7 +227,7 @@ class DcCharging(CableCheck):
         """CurrentDemandRes / DC_ChargeLoopRes from cached values (25 ms budget)."""
         m = self.m
         s = m.session
-        r = m.psu.read() if m.psu is not None else None
+        r = read_supply(m.psu) if m.psu is not None else None
         present_V, present_A = (r.voltage_V, r.current_A) if r else (0.0, 0.0)
         e_imp = m.meter_reading()[0]
         lim = self.limits()

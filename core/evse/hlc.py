@@ -44,6 +44,7 @@ from ..model.enums import (
     StopCause,
 )
 from ..model.params import ACEVSEChargeParameter, DCEVSEChargeParameter
+from .metering import SupplyReadError
 from .states import EvseState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,6 +89,10 @@ class HlcHandler:
             if hasattr(result, "__await__"):
                 result = await result
             return result
+        except SupplyReadError as exc:  # issue #10 item 12: a supply fault, not an internal error
+            log.error("evse %s: %s in %s; stopping", self.m.evse_index, exc, type(event).__name__)
+            self.m.spawn(self.m.stop(StopCause.POWER_SUPPLY_FAULT, f"{exc} (in {type(event).__name__})", fault=True))
+            raise
         except Exception:
             log.exception("evse %s: handling %s failed; stopping", self.m.evse_index, type(event).__name__)
             self.m.spawn(self.m.stop(StopCause.OTHER, f"internal error in {type(event).__name__}", fault=True))

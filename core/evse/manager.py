@@ -13,7 +13,6 @@ import asyncio
 import logging
 from typing import Any, Callable
 
-from ..boards import BoardError
 from ..config import DCRatingConfig, EvseManagerConfig
 from ..model import events as ev
 from ..model.enums import ChargeMode, CPState, EnergyTransferMode, EVSENotification, PaymentOption, StopCause
@@ -27,6 +26,7 @@ from .power import PowerPath
 from .authorization import Authorizer
 from .dc import DcCharging
 from .hlc import HlcHandler
+from .metering import Metering
 from .safety import OverVoltageWatch
 from .session_gate import SessionGate
 from .states import EvseState, EvseTunables, SessionContext
@@ -94,6 +94,7 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         self.ac = AcCharging(self)
         self.dc = DcCharging(self)
         self.hlc = HlcHandler(self)
+        self.metering = Metering(self)  # meter readings and meter failures (issue #10 item 11)
         self.gate = SessionGate(self)  # the link's handler: refuses requests outside a session
         self.started = False
 
@@ -222,6 +223,7 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         self._cp_queue = asyncio.Queue()
         self._cp_task = self.spawn(self._cp_worker())
         self._monitor_task = self.spawn(self._monitor())
+        self.spawn(self.metering.run())  # polls the meter, times out a read that hangs
         if self.link is not None:
             await self.link.open(self.gate.handle, self.offer())
         self.started = True
@@ -237,14 +239,16 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         if s is None or s.finished:
             return
         s.finished = True
-        reading = self.meter_reading()
-        self.meter_sample(reading)
+        self.meter_sample()
+        # Last good register minus the first, never negative; incomplete when the meter failed.
+        e_imp, e_exp, incomplete = self.metering.session_energy()
         self.emit(
             ev.SessionFinished,
             cause=cause,
             detail=detail,
-            energy_import_Wh=round(reading[0] - s.start_import_Wh, 3),
-            energy_export_Wh=round(reading[1] - s.start_export_Wh, 3),
+            energy_import_Wh=round(e_imp, 3),
+            energy_export_Wh=round(e_exp, 3),
+            energy_incomplete=bool(incomplete),
             start_soc_pct=s.start_soc_pct,
             end_soc_pct=s.soc_pct,
         )
@@ -254,20 +258,22 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
 
     # ------------------------------------------------------------------ meter
 
-    def meter_reading(self) -> tuple[float, float, float, float | None, float | None]:
+    def meter_reading(self) -> tuple[float | None, float | None, float | None, float | None, float | None]:
+        """(import Wh, export Wh, W, V, A); all None while the meter is failed (metering.py:
+        nothing reports a value the meter did not give)."""
         if self.meter is None:
             return (0.0, 0.0, 0.0, None, None)
-        try:
-            r = self.meter.read()
-        except BoardError as exc:
-            log.error("evse %s: meter read failed: %s", self.evse_index, exc)
-            return (0.0, 0.0, 0.0, None, None)
+        r = self.metering.current()
+        if r is None:
+            return (None, None, None, None, None)
         return (r.energy_import_Wh, r.energy_export_Wh, r.power_W, r.voltage_V, r.current_A)
 
     def meter_sample(self, reading=None) -> None:
         if self.session is None:
             return
         e_imp, e_exp, p, v, i = reading or self.meter_reading()
+        if e_imp is None:
+            return  # meter failed: no sample rather than an invented one
         self._last_meter_s = self.clock.monotonic()
         self.emit(
             ev.MeterSample,

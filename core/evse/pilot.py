@@ -36,8 +36,8 @@ class PilotHandling:
             if cause is StopCause.OVER_VOLTAGE:
                 self._over_voltage_event()
                 return
-            if kind == "power_meter" and not self.config.fail_on_powermeter_errors:
-                log.warning("evse %s: power meter error ignored: %s", self.evse_index, event.detail)
+            if kind == "power_meter":  # stop or go on (fail_on_powermeter_errors): metering.py
+                self.metering.failed(f"{error} {event.detail}".strip())
                 return
             detail = f"{kind}: {error} {event.detail}".strip()
             if cause is StopCause.WELDING_DETECTED:
@@ -151,15 +151,12 @@ class PilotHandling:
 
     async def open_session(self) -> None:
         """A new session record (PluggedIn); its id is the OCPP transactionId."""
-        reading = self.meter_reading()
         now = self.clock.now()
-        s = SessionContext(
-            session_id=new_session_id(self.config.session_id_type),
-            started_at=now,
-            start_import_Wh=reading[0],
-            start_export_Wh=reading[1],
-        )
+        s = SessionContext(session_id=new_session_id(self.config.session_id_type), started_at=now)
         self.session = s
+        self.metering.begin_session(s)
+        reading = self.meter_reading()
+        s.start_import_Wh, s.start_export_Wh = reading[0] or 0.0, reading[1] or 0.0
         self.notification = EVSENotification.NONE
         self.evse_paused = False
         self.emit(ev.PluggedIn)

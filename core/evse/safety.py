@@ -27,7 +27,7 @@ BOARD_KIND_CAUSE: dict[str, StopCause] = {
     "imd": StopCause.IMD_FAULT,
     "power_supply": StopCause.POWER_SUPPLY_FAULT,
     "connector_lock": StopCause.CONNECTOR_LOCK_FAULT,
-    "power_meter": StopCause.OTHER,
+    "power_meter": StopCause.POWER_METER_FAULT,
 }
 
 

@@ -151,6 +151,9 @@ class SessionFinished(SessionEvent):
     energy_export_Wh: float = 0.0
     start_soc_pct: float | None = None
     end_soc_pct: float | None = None
+    # True when the meter failed during the session: the energies are the last good register
+    # minus the first (issue #10 item 11), so less than what may really have flowed.
+    energy_incomplete: bool = False
 
 
 @frozen(kw_only=True)
