@@ -39,7 +39,7 @@ class SessionSnapshot:
     id_token: str | None
     energy_import_Wh: float
     energy_export_Wh: float
-    power_W: float
+    power_W: float | None  # None while the meter is failed (never an invented 0)
     soc_pct: float | None
 
 

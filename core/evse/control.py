@@ -48,7 +48,7 @@ class RemoteControl:
             id_token=s.id_token,
             energy_import_Wh=e_imp,
             energy_export_Wh=e_exp,
-            power_W=p if p is not None else float("nan"),  # meter failed: not a number, not 0
+            power_W=p,  # None while the meter is failed
             soc_pct=s.soc_pct,
         )
 

@@ -136,6 +136,8 @@ def test_meter_that_raises_with_fail_false_keeps_charging_and_journals_honest_in
         assert _charging(h)  # the session goes on: contactor closed, current flowing
         assert all(a.meter_Wh is None for a in after)  # nothing made up in CurrentDemandRes
         assert len(_samples(h)) == n_samples  # and no invented MeterSample in the journal
+        snap = h.station.session(1)  # what uplinks (OCPP MeterValues) see
+        assert snap.power_W is None and snap.energy_import_Wh == pytest.approx(last_good_Wh - start_Wh, abs=0.01)
         await h.stop_dc()
         assert _stopped_safely(h)
         row = h.journal.session(sid)

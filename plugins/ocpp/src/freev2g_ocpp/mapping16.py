@@ -63,7 +63,7 @@ class EventMapper16(EventMapperBase):
             return "Unavailable"
         if snapshot is None:
             return "Available"
-        return "Charging" if snapshot.power_W > 0 else "Preparing"
+        return "Charging" if (snapshot.power_W or 0.0) > 0 else "Preparing"  # None: meter failed
 
     def status(self, evse_index: int, status: str, ts: datetime) -> None:
         payload = {"connectorId": evse_index, "errorCode": "NoError", "status": status, "timestamp": iso(ts)}
