@@ -10,6 +10,7 @@ import logging
 from ..boards import BoardError
 from ..link import CableCheckAnswer, CableCheckRequest
 from ..model.enums import CPState, EVSEProcessing, EVSEStatusCode, IsolationLevel, ResponseCode, StopCause
+from .metering import SupplyReadError, read_supply
 from .safety import cable_check_test_voltage_V, emergency_ov_limit_V, isolation_valid
 from .states import EvseState
 
@@ -70,6 +71,8 @@ class CableCheck:
             self._cable_result = exc
         except TimeoutError:
             self._cable_result = CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "cable check took too long")
+        except SupplyReadError as exc:  # issue #10 item 12: named as the supply's fault
+            self._cable_result = CableCheckFailed(StopCause.POWER_SUPPLY_FAULT, f"{exc} (in cable check)")
         except Exception as exc:  # noqa: BLE001 - any driver error fails the check (and stops)
             self._cable_result = CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"cable check error: {exc!r}")
         else:
@@ -95,7 +98,7 @@ class CableCheck:
         m = self.m
         waited = 0.0
         while True:
-            voltage = m.psu.read().voltage_V if m.psu is not None else 0.0
+            voltage = read_supply(m.psu).voltage_V if m.psu is not None else 0.0
             if done(voltage):
                 return voltage
             if waited >= timeout_s:
@@ -138,7 +141,7 @@ class CableCheck:
         waited = 0.0
         while True:  # ramp to the test voltage; a short circuit keeps the voltage down (5.1 step 5)
             self._still_allowed(ticket)
-            r = psu.read()
+            r = read_supply(psu)
             if r.voltage_V > test_V + t.cable_check_voltage_tolerance_V:
                 raise CableCheckFailed(StopCause.OVER_VOLTAGE, f"over-voltage in cable check: {r.voltage_V:.0f} V, test {test_V:.0f} V")
             if abs(r.voltage_V - test_V) <= t.cable_check_voltage_tolerance_V:

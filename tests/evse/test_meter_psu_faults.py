@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from freev2g import hookimpl
 from freev2g.boards import CommunicationFault
 from freev2g.cli import make_cli
-from freev2g.link import DCChargeLoopRequest, PowerDeliveryRequest, PreChargeRequest
-from freev2g.model.enums import ChargeProgress, StopCause
+from freev2g.link import CableCheckRequest, DCChargeLoopRequest, PowerDeliveryRequest, PreChargeRequest
+from freev2g.model.enums import ChargeProgress, CPState, StopCause
 
 from .conftest import make_pm
 
@@ -217,14 +217,25 @@ def test_config_check_no_longer_calls_fail_on_powermeter_errors_no_effect(tmp_pa
 # ---------------------------------------------------------------------------- item 12: supply read
 
 
-@pytest.mark.parametrize("phase", ["precharge", "charge_loop", "power_delivery"])
+@pytest.mark.parametrize("phase", ["cable_check", "precharge", "charge_loop", "power_delivery"])
 def test_power_supply_read_failure_is_power_supply_fault(virtual_loop, harness, phase):
     async def scenario():
         h = await harness()
         cpd = await h.dc_until_charge_parameters()
-        await h.cable_check()
         sid = h.session_id
-        if phase == "precharge":
+        if phase == "cable_check":
+            h.ev.set_cp_state(CPState.C)
+            await h.settle(0.2)
+            await h.link.send(CableCheckRequest(ev_status=h.ev_status()))  # starts the check
+            await h.settle(0.5)  # contactor closed, ramping to the test voltage
+            assert h.bsp.contactor_closed()
+            FLAKY["psu"] = "raise"
+            await h.settle(1.0)
+        else:
+            await h.cable_check()
+        if phase == "cable_check":
+            pass
+        elif phase == "precharge":
             FLAKY["psu"] = "raise"
             with pytest.raises(Exception):
                 await h.link.send(PreChargeRequest(ev_status=h.ev_status(), target_voltage_V=380.0,
@@ -256,3 +267,42 @@ def test_power_supply_read_failure_is_power_supply_fault(virtual_loop, harness, 
         await h.station.stop()
 
     virtual_loop(scenario())
+
+
+# ------------------------------------------------------------------ journal: old files stay readable
+
+
+def test_journal_written_before_the_energy_incomplete_column_opens_and_reads(tmp_path):
+    """A journal file from before this change (the sessions table without energy_incomplete,
+    written here with the previous schema's SQL) opens, reads as complete, and takes new rows."""
+    import sqlite3
+    from datetime import datetime, timezone
+
+    from freev2g.journal import Journal
+    from freev2g.model import events as ev
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE sessions (session_id TEXT PRIMARY KEY, evse_index INTEGER NOT NULL, started_at TEXT NOT NULL,
+            ended_at TEXT, protocol TEXT, iso_session_id TEXT, ev_id TEXT, id_token TEXT, auth_method TEXT, state TEXT,
+            stop_cause TEXT, stop_detail TEXT, energy_import_Wh REAL, energy_export_Wh REAL, start_soc_pct REAL,
+            end_soc_pct REAL, ev_parameters TEXT, evse_parameters TEXT);
+        INSERT INTO sessions(session_id, evse_index, started_at, ended_at, state, stop_cause, energy_import_Wh,
+            energy_export_Wh) VALUES ('old', 1, '2026-01-01T10:00:00+00:00', '2026-01-01T11:00:00+00:00', 'Finished',
+            'ev_stop', 1234.5, 0.0);
+    """)
+    db.commit()
+    db.close()
+    j = Journal(path)
+    old = j.session("old")
+    assert old.energy_import_Wh == 1234.5 and old.stop_cause == "ev_stop" and not old.energy_incomplete
+    ts = datetime(2026, 1, 2, 10, 0, tzinfo=timezone.utc)
+    j.record(ev.PluggedIn(session_id="new", timestamp=ts, evse_index=1))
+    j.record(ev.SessionFinished(session_id="new", timestamp=ts, evse_index=1, cause=StopCause.EV_STOP,
+                                energy_import_Wh=10.0, energy_incomplete=True))
+    assert j.session("new").energy_incomplete and not j.session("old").energy_incomplete
+    j.close()
+    assert Journal(path).session("new").energy_incomplete  # reopened: the column is there for good
