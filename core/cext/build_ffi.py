@@ -77,6 +77,12 @@ typedef struct {
     uint64_t unchecked;
 } fv2g_decoder_stats;
 typedef struct {
+    uint64_t checks;
+    uint64_t scanned_bytes;
+    uint64_t summed_bytes;
+    uint64_t copied_bytes;
+} fv2g_decoder_work;
+typedef struct {
     uint32_t capacity;
     uint32_t count;
     uint32_t full;
@@ -96,6 +102,7 @@ void fv2g_decoder_free(fv2g_decoder *dec);
 void fv2g_decoder_reset(fv2g_decoder *dec);
 uint32_t fv2g_decoder_pending(const fv2g_decoder *dec);
 void fv2g_decoder_get_stats(const fv2g_decoder *dec, fv2g_decoder_stats *out);
+void fv2g_decoder_get_work(const fv2g_decoder *dec, fv2g_decoder_work *out);
 size_t fv2g_decoder_feed(fv2g_decoder *dec, const uint8_t *data, size_t len,
                          fv2g_frame_batch *out);
 
@@ -184,14 +191,14 @@ int fv2g_thread_set_timer_slack(uint64_t slack_ns);
 int64_t fv2g_thread_get_timer_slack(void);
 int fv2g_timerfd_wake_probe(int64_t period_ns, uint32_t n, fv2g_hist *out);
 
-#define FV2G_EXI_EV_WORDS ...
+#define FV2G_EXI_BIG ...
 #define FV2G_EXI_ENC_ALLOW_DEVIATIONS ...
 typedef struct {
     int32_t status;
     uint32_t bit_offset;
     uint32_t event_index;
     uint32_t state;
-    uint32_t n_events;
+    uint32_t n_words;
     uint32_t arena_used;
     uint32_t out_len;
     int32_t root;
@@ -239,9 +246,9 @@ const fv2g_exi_grammar *fv2g_exi_grammar_get(uint32_t protocol);
 uint32_t fv2g_exi_grammar_count(void);
 const char *fv2g_exi_grammar_name(uint32_t protocol);
 int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int64_t *tape,
-                        uint32_t tape_cap_events, uint8_t *arena, uint32_t arena_cap,
+                        uint32_t tape_cap_words, uint8_t *arena, uint32_t arena_cap,
                         fv2g_exi_result *res);
-int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_events,
+int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_words,
                         const uint8_t *arena, uint32_t arena_len, uint8_t *out, uint32_t out_cap,
                         uint32_t flags, fv2g_exi_result *res);
 """

@@ -115,11 +115,37 @@ static int64_t utf8_get(const uint8_t *s, uint32_t n, uint32_t *i) {
     return cp;
 }
 
+static int arena_slice(int64_t value, uint32_t arena_len, uint32_t *off, uint32_t *len) {
+    uint64_t v = (uint64_t)value;
+    *off = (uint32_t)(v >> 32);
+    *len = (uint32_t)(v & 0xFFFFFFFFu);
+    if (*off > arena_len || *len > arena_len - *off) return FV2G_EXI_ERR_BAD_TAPE;
+    return FV2G_EXI_OK;
+}
+
+/* An unbounded integer too large for int64: sign byte + the magnitude octets as read. */
+static int read_big(fv2g_exi_reader *r, uint32_t sign, int64_t *value, uint8_t *arena,
+                    uint32_t arena_cap, uint32_t *arena_used) {
+    uint32_t start = *arena_used, n = 0, octet;
+    int rc;
+    if (arena_cap - start < FV2G_EXI_BIG_MAX_OCTETS + 1u) return FV2G_EXI_ERR_ARENA_FULL;
+    arena[start] = (uint8_t)sign;
+    do {
+        if (n == FV2G_EXI_BIG_MAX_OCTETS) return FV2G_EXI_ERR_TOO_LARGE;
+        if ((rc = fv2g_exi_read_bits(r, 8, &octet))) return rc;
+        arena[start + 1u + n++] = (uint8_t)octet;
+    } while (octet & 0x80u);
+    *arena_used = start + 1u + n;
+    *value = (int64_t)(((uint64_t)start << 32) | (uint64_t)(n + 1u));
+    return FV2G_EXI_OK;
+}
+
 int fv2g_exi_read_value(fv2g_exi_reader *r, const fv2g_exi_dt *dt, int64_t *value, uint8_t *arena,
-                        uint32_t arena_cap, uint32_t *arena_used) {
+                        uint32_t arena_cap, uint32_t *arena_used, int *big) {
     uint32_t raw;
     uint64_t u;
     int rc;
+    *big = 0;
     switch (dt->kind) {
     case FV2G_EXI_DT_BOOL:
         if ((rc = fv2g_exi_read_bits(r, 1, &raw))) return rc;
@@ -146,7 +172,15 @@ int fv2g_exi_read_value(fv2g_exi_reader *r, const fv2g_exi_dt *dt, int64_t *valu
     case FV2G_EXI_DT_INT: {
         uint32_t sign;
         if ((rc = fv2g_exi_read_bits(r, 1, &sign))) return rc;
-        if ((rc = fv2g_exi_read_uint(r, &u))) return rc;
+        size_t mark = r->pos;
+        rc = fv2g_exi_read_uint(r, &u);
+        if ((rc == FV2G_EXI_ERR_TOO_LARGE || (rc == 0 && u > (uint64_t)INT64_MAX)) && !dt->has_min &&
+            !dt->has_max) {
+            r->pos = mark;
+            *big = 1;
+            return read_big(r, sign, value, arena, arena_cap, arena_used);
+        }
+        if (rc) return rc;
         if (u > (uint64_t)INT64_MAX) return FV2G_EXI_ERR_TOO_LARGE;
         *value = sign ? -(int64_t)u - 1 : (int64_t)u;
         return check_int(dt, *value);
@@ -193,18 +227,21 @@ int fv2g_exi_read_value(fv2g_exi_reader *r, const fv2g_exi_dt *dt, int64_t *valu
     }
 }
 
-static int arena_slice(int64_t value, uint32_t arena_len, uint32_t *off, uint32_t *len) {
-    uint64_t v = (uint64_t)value;
-    *off = (uint32_t)(v >> 32);
-    *len = (uint32_t)(v & 0xFFFFFFFFu);
-    if (*off > arena_len || *len > arena_len - *off) return FV2G_EXI_ERR_BAD_TAPE;
-    return FV2G_EXI_OK;
-}
-
 int fv2g_exi_write_value(fv2g_exi_writer *w, const fv2g_exi_dt *dt, int64_t value,
-                         const uint8_t *arena, uint32_t arena_len) {
+                         const uint8_t *arena, uint32_t arena_len, int big) {
     int rc;
     uint32_t off, len;
+    if (big) {  /* see FV2G_EXI_BIG: only for unbounded xs:integer */
+        if (dt->kind != FV2G_EXI_DT_INT || dt->has_min || dt->has_max) return FV2G_EXI_ERR_BAD_TAPE;
+        if ((rc = arena_slice(value, arena_len, &off, &len))) return rc;
+        if (len < 2 || len > FV2G_EXI_BIG_MAX_OCTETS + 1u || arena[off] > 1) return FV2G_EXI_ERR_BAD_TAPE;
+        for (uint32_t i = 1; i < len; i++)  /* continuation bit on all octets but the last */
+            if (((arena[off + i] & 0x80u) != 0) != (i + 1 < len)) return FV2G_EXI_ERR_BAD_TAPE;
+        if ((rc = fv2g_exi_write_bits(w, 1, arena[off]))) return rc;
+        for (uint32_t i = 1; i < len; i++)
+            if ((rc = fv2g_exi_write_bits(w, 8, arena[off + i]))) return rc;
+        return FV2G_EXI_OK;
+    }
     switch (dt->kind) {
     case FV2G_EXI_DT_BOOL:
         if (value != 0 && value != 1) return FV2G_EXI_ERR_RANGE;

@@ -31,9 +31,9 @@ int fv2g_exi_write_uint(fv2g_exi_writer *w, uint64_t value);
  * (as UTF-8) and binaries are appended to arena[*arena_used..arena_cap) and *value becomes
  * (offset << 32) | length. */
 int fv2g_exi_read_value(fv2g_exi_reader *r, const fv2g_exi_dt *dt, int64_t *value, uint8_t *arena,
-                        uint32_t arena_cap, uint32_t *arena_used);
+                        uint32_t arena_cap, uint32_t *arena_used, int *big);
 /* Encode one typed value; strings/binaries are taken from arena (UTF-8 / bytes). */
 int fv2g_exi_write_value(fv2g_exi_writer *w, const fv2g_exi_dt *dt, int64_t value,
-                         const uint8_t *arena, uint32_t arena_len);
+                         const uint8_t *arena, uint32_t arena_len, int big);
 
 #endif

@@ -22,7 +22,7 @@ static void res_init(fv2g_exi_result *res) {
     res->bit_offset = 0;
     res->event_index = 0;
     res->state = 0;
-    res->n_events = 0;
+    res->n_words = 0;
     res->arena_used = 0;
     res->out_len = 0;
     res->root = -1;
@@ -39,13 +39,17 @@ static int32_t fail(fv2g_exi_result *res, int32_t status, size_t bit, uint32_t e
     return status;
 }
 
+/* Append one event (1 word for SE/EE, 3 for AT/CH); *n counts words, *ev events. */
 static int emit(int64_t *tape, uint32_t cap, uint32_t *n, int64_t w0, int64_t w1, int64_t w2) {
-    if (*n >= cap) return FV2G_EXI_ERR_TAPE_FULL;
-    int64_t *e = tape + (size_t)(*n) * FV2G_EXI_EV_WORDS;
-    e[0] = w0;
-    e[1] = w1;
-    e[2] = w2;
-    (*n)++;
+    int64_t kind = w0 >> 24;
+    uint32_t words = (kind == FV2G_EXI_EV_AT || kind == FV2G_EXI_EV_CH) ? 3u : 1u;
+    if (cap - *n < words || *n > cap) return FV2G_EXI_ERR_TAPE_FULL;
+    tape[*n] = w0;
+    if (words == 3) {
+        tape[*n + 1] = w1;
+        tape[*n + 2] = w2;
+    }
+    *n += words;
     return FV2G_EXI_OK;
 }
 
@@ -120,12 +124,13 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
         case FV2G_EXI_P_AT:
         case FV2G_EXI_P_CH:
             if (p->arg >= g->n_dts) return fail(res, FV2G_EXI_ERR_BAD_TAPE, at, n, cur, qn[depth]);
-            if ((rc = fv2g_exi_read_value(&r, &g->dts[p->arg], &value, arena, arena_cap, &arena_used)))
+            int big = 0;
+            if ((rc = fv2g_exi_read_value(&r, &g->dts[p->arg], &value, arena, arena_cap, &arena_used, &big)))
                 return fail(res, rc, at, n, cur, qn[depth]);
             if ((rc = emit(tape, tape_cap, &n,
                            EVW(p->kind == FV2G_EXI_P_AT ? FV2G_EXI_EV_AT : FV2G_EXI_EV_CH,
                                p->kind == FV2G_EXI_P_AT ? p->qname : (uint16_t)qn[depth]),
-                           p->arg, value)))
+                           (int64_t)p->arg | (big ? FV2G_EXI_BIG : 0), value)))
                 return fail(res, rc, at, n, cur, qn[depth]);
             cur = p->next;
             break;
@@ -142,13 +147,13 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
         if ((rc = fv2g_exi_read_bits(&r, k, &pad))) return fail(res, rc, r.pos, n, cur, -1);
         if (pad) return fail(res, FV2G_EXI_ERR_TRAILING, end - k, n, cur, -1);
     }
-    res->n_events = n;
+    res->n_words = n;
     res->arena_used = arena_used;
     res->bit_offset = (uint32_t)r.pos;
     return FV2G_EXI_OK;
 }
 
-int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_events,
+int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_words,
                         const uint8_t *arena, uint32_t arena_len, uint8_t *out, uint32_t out_cap,
                         uint32_t flags, fv2g_exi_result *res) {
     res_init(res);
@@ -163,7 +168,7 @@ int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_event
     ret[0] = DOC_END;
     qn[0] = -1;
     fv2g_exi_write_bits(&w, 8, 0x80);
-    if (n_events == 0) return fail(res, FV2G_EXI_ERR_INCOMPLETE, w.pos, 0, 0, -1);
+    if (n_words == 0) return fail(res, FV2G_EXI_ERR_INCOMPLETE, w.pos, 0, 0, -1);
     int64_t k0 = tape[0];
     if ((k0 >> 24) != FV2G_EXI_EV_SE) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, 0, 0, -1);
     uint32_t root = (uint32_t)(k0 & 0xFFFFFF), code;
@@ -176,12 +181,14 @@ int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_event
     depth = 1;
     ret[1] = DOC_END;
     qn[1] = (int32_t)root;
-    uint32_t i;
-    for (i = 1; i < n_events; i++) {
-        const int64_t *e = tape + (size_t)i * FV2G_EXI_EV_WORDS;
+    uint32_t i, ev = 0, step = 1;
+    for (i = 1; i < n_words; i += step, ev++) {
+        const int64_t *e = tape + i;
         int64_t kind = e[0] >> 24;
+        step = (kind == FV2G_EXI_EV_AT || kind == FV2G_EXI_EV_CH) ? 3u : 1u;
+        if (n_words - i < step) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, ev + 1, cur, qn[depth]);
         uint32_t q = (uint32_t)(e[0] & 0xFFFFFF);
-        if (cur >= g->n_states) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, i, cur, qn[depth]);
+        if (cur >= g->n_states) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, ev + 1, cur, qn[depth]);
         const fv2g_exi_state *st = &g->states[cur];
         const fv2g_exi_prod *ps = g->prods + st->first;
         uint32_t c;
@@ -198,7 +205,7 @@ int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_event
             size_t at2 = w.pos;
             if ((rc = fv2g_exi_write_bits(&w, st->bits, st->count)) ||
                 (rc = fv2g_exi_write_bits(&w, st->bits2, 0)))
-                return fail(res, rc, at2, i, cur, qn[depth]);
+                return fail(res, rc, at2, ev + 1, cur, qn[depth]);
             uint32_t back = ret[depth];
             depth--;
             if (back == DOC_END) break;
@@ -208,35 +215,36 @@ int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_event
         if (c == st->count) {
             int32_t status = (kind < FV2G_EXI_EV_SE || kind > FV2G_EXI_EV_CH) ? FV2G_EXI_ERR_BAD_TAPE
                              : FV2G_EXI_ERR_NOT_ALLOWED;
-            return fail(res, status, w.pos, i, cur, qn[depth]);
+            return fail(res, status, w.pos, ev + 1, cur, qn[depth]);
         }
         const fv2g_exi_prod *p = ps + c;
         size_t at = w.pos;
-        if ((rc = fv2g_exi_write_bits(&w, st->bits, c))) return fail(res, rc, at, i, cur, qn[depth]);
+        if ((rc = fv2g_exi_write_bits(&w, st->bits, c))) return fail(res, rc, at, ev + 1, cur, qn[depth]);
         if (p->kind == FV2G_EXI_P_EE) {
             uint32_t back = ret[depth];
             depth--;
             if (back == DOC_END) break;
             cur = back;
         } else if (p->kind == FV2G_EXI_P_SE) {
-            if (depth >= FV2G_EXI_MAX_DEPTH) return fail(res, FV2G_EXI_ERR_DEPTH, at, i, cur, qn[depth]);
+            if (depth >= FV2G_EXI_MAX_DEPTH) return fail(res, FV2G_EXI_ERR_DEPTH, at, ev + 1, cur, qn[depth]);
             depth++;
             ret[depth] = p->next;
             qn[depth] = (int32_t)p->qname;
             cur = p->arg;
         } else {
-            if (p->arg >= g->n_dts || e[1] != (int64_t)p->arg)
-                return fail(res, FV2G_EXI_ERR_BAD_TAPE, at, i, cur, qn[depth]);
-            if ((rc = fv2g_exi_write_value(&w, &g->dts[p->arg], e[2], arena, arena_len)))
-                return fail(res, rc, at, i, cur, qn[depth]);
+            int big = (e[1] & FV2G_EXI_BIG) != 0;
+            if (p->arg >= g->n_dts || (e[1] & ~(int64_t)FV2G_EXI_BIG) != (int64_t)p->arg)
+                return fail(res, FV2G_EXI_ERR_BAD_TAPE, at, ev + 1, cur, qn[depth]);
+            if ((rc = fv2g_exi_write_value(&w, &g->dts[p->arg], e[2], arena, arena_len, big)))
+                return fail(res, rc, at, ev + 1, cur, qn[depth]);
             cur = p->next;
         }
     }
-    if (i >= n_events) return fail(res, FV2G_EXI_ERR_INCOMPLETE, w.pos, i, cur, qn[depth > 0 ? depth : 0]);
-    if (i + 1 != n_events) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, i + 1, cur, -1);
+    if (i >= n_words) return fail(res, FV2G_EXI_ERR_INCOMPLETE, w.pos, ev + 1, cur, qn[depth > 0 ? depth : 0]);
+    if (i + 1 != n_words) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, ev + 2, cur, -1);
     size_t bits = w.pos;
     if (bits & 7u) {
-        if ((rc = fv2g_exi_write_bits(&w, (unsigned)(8u - (bits & 7u)), 0))) return fail(res, rc, bits, i, cur, -1);
+        if ((rc = fv2g_exi_write_bits(&w, (unsigned)(8u - (bits & 7u)), 0))) return fail(res, rc, bits, ev, cur, -1);
     }
     res->out_len = (uint32_t)(w.pos / 8u);
     res->bit_offset = (uint32_t)bits;

@@ -42,6 +42,7 @@ class ExiError(ValueError):
         self.element = element
         self.bit_offset = bit_offset
         self.status = status
+        self.event_index: int | None = None   # encoder: index of the failing tape event
 
 
 class ExiDecodeError(ExiError):

@@ -88,7 +88,7 @@ def walk(draw, protocol: str, *, avoid: frozenset[str] = frozenset(), violate: b
     roots = [r for r in t.roots if r[0] not in avoid_q and sch.roots_by_qname[r[0]][1] is not None]
     q, cur = draw(st.sampled_from(roots))
     w = Walk()
-    w.tape += [(EV_SE << 24) | q, 0, 0]
+    w.tape.append((EV_SE << 24) | q)
     stack = [None]
     events = 1
     while True:
@@ -107,13 +107,13 @@ def walk(draw, protocol: str, *, avoid: frozenset[str] = frozenset(), violate: b
         if events > budget * 8:
             return None
         if kind == P_EE:
-            w.tape += [(EV_EE << 24), 0, 0]
+            w.tape.append(EV_EE << 24)
             back = stack.pop()
             if back is None:
                 return w
             cur = back
         elif kind == P_SE:
-            w.tape += [(EV_SE << 24) | qn, 0, 0]
+            w.tape.append((EV_SE << 24) | qn)
             stack.append(nxt)
             cur = arg
         else:
@@ -137,20 +137,25 @@ def walk(draw, protocol: str, *, avoid: frozenset[str] = frozenset(), violate: b
 
 def normalise(protocol: str, tape: list[int], arena: bytes) -> list[tuple]:
     """Events as comparable tuples (CH/EE carry no qname on input; string/binary values are
-    resolved from the arena)."""
+    resolved from the arena). Tape format: core/cext/exi_runtime.h."""
     dts = tables(protocol).dts
     out: list[tuple] = []
-    for i in range(0, len(tape), 3):
-        k, dt, v = tape[i], tape[i + 1], tape[i + 2]
+    i = 0
+    while i < len(tape):
+        k = tape[i]
         kind = k >> 24
         if kind == EV_SE:
             out.append((kind, k & 0xFFFFFF))
+            i += 1
         elif kind == EV_EE:
             out.append((kind,))
+            i += 1
         else:
+            dt, v = tape[i + 1], tape[i + 2]
             q = (k & 0xFFFFFF) if kind == EV_AT else 0
-            if dts[dt][0] in (STRING, BINARY):
+            if dts[dt & 0xFFFF][0] in (STRING, BINARY) or dt & 0x40000000:
                 off, ln = (v >> 32) & 0xFFFFFFFF, v & 0xFFFFFFFF
                 v = bytes(arena[off:off + ln])
             out.append((kind, q, dt, v))
+            i += 3
     return out
