@@ -4,6 +4,7 @@ each, joined by virtual_plc's socket medium). Added by `add_commands(cli)` (buil
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -16,7 +17,7 @@ import click
 from .realtime import quiet_gc
 from .clock import Clock, run as run_loop
 from .config import ConfigError
-from .config_check import check_station_file
+from .config_check import check_station_file, journal_path_problem
 from .model.enums import Protocol
 
 DEFAULT_SOCKET = "/tmp/freev2g-virtual-plc.sock"
@@ -48,6 +49,31 @@ def _load_configs(pm, config: str | None, ev_config: str | None, scenario: str |
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(2) from None
     return station, car, sc
+
+
+def _check_output_paths(journal: str | None, report_dir: str | None) -> None:
+    """--journal / --report-dir that cannot be written: one line naming the option, exit 2."""
+    problems = []
+    for option, path, is_dir in (("--report-dir", report_dir, True), ("--journal", journal, False)):
+        if not path:
+            continue
+        folder = Path(path) if is_dir else Path(path).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            blocker = next((a for a in (folder, *folder.parents) if a.exists() and not a.is_dir()), None)
+            why = f"{str(blocker)!r} is a file, not a directory" if blocker else f"cannot create it ({exc.strerror})"
+            problems.append(f"{option} {path!r}: {why}")
+            continue
+        problem = None if is_dir else journal_path_problem(path)
+        if is_dir and not os.access(path, os.W_OK | os.X_OK):
+            problem = "the directory is not writable"
+        if problem:
+            problems.append(f"{option} {path!r}: {problem}")
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        raise SystemExit(2)
 
 
 class _Console:
@@ -103,6 +129,7 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
     from .simulate import Simulation, SimulationError, SimulationOptions
 
     station, car, sc = _load_configs(pm, config, ev_config, scenario)
+    _check_output_paths(journal, report_dir)
     if id_token:
         station = require_authorization(station, mode)
     try:

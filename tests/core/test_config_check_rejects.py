@@ -134,3 +134,16 @@ def test_console_script_prints_one_line_without_traceback(tmp_path, case):
             assert "Traceback" not in proc.stderr + proc.stdout
             lines = _error_lines(proc.stderr)
             assert len(lines) == 1 and all(p in lines[0] for p in parts), proc.stderr
+
+
+@pytest.mark.parametrize("option", ["--journal", "--report-dir"])
+def test_simulate_refuses_an_unwritable_journal_or_report_option_in_one_line(cli, tmp_path, option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    target = blocker / ("journal.sqlite" if option == "--journal" else "report")
+    result = CliRunner().invoke(cli, ["simulate", option, str(target), "--speed", "max", "--quiet"])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = _error_lines(result.output)
+    assert len(lines) == 1 and lines[0].startswith(f"{option} {str(target)!r}: "), result.output
