@@ -65,7 +65,8 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
     if (data[0] != 0x80) return fail(res, FV2G_EXI_ERR_HEADER, 0, 0, 0, -1);
     if (len > (SIZE_MAX >> 4)) return fail(res, FV2G_EXI_ERR_TRAILING, 0, 0, 0, -1);
     fv2g_exi_reader r = {data, len * 8u, 8};
-    uint32_t n = 0, code, arena_used = 0;
+    uint32_t code, arena_used = 0;
+    uint32_t *const n = &res->n_words;  /* also reports the partial tape on failure */
     int rc;
     uint32_t ret[FV2G_EXI_MAX_DEPTH + 1];
     int32_t qn[FV2G_EXI_MAX_DEPTH + 1];
@@ -76,18 +77,18 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
     if ((rc = fv2g_exi_read_bits(&r, g->root_bits, &code))) return fail(res, rc, r.pos, 0, 0, -1);
     if (code >= g->n_roots) return fail(res, code == g->n_roots ? FV2G_EXI_ERR_UNSUPPORTED : FV2G_EXI_ERR_EVENT_CODE, r.pos, 0, 0, -1);
     res->root = g->root_qname[code];
-    if ((rc = emit(tape, tape_cap, &n, EVW(FV2G_EXI_EV_SE, g->root_qname[code]), 0, 0)))
-        return fail(res, rc, r.pos, n, 0, res->root);
+    if ((rc = emit(tape, tape_cap, n, EVW(FV2G_EXI_EV_SE, g->root_qname[code]), 0, 0)))
+        return fail(res, rc, r.pos, *n, 0, res->root);
     uint32_t cur = g->root_state[code];
     depth = 1;
     ret[1] = DOC_END;
     qn[1] = g->root_qname[code];
 
     for (;;) {
-        if (cur >= g->n_states) return fail(res, FV2G_EXI_ERR_BAD_TAPE, r.pos, n, cur, qn[depth]);
+        if (cur >= g->n_states) return fail(res, FV2G_EXI_ERR_BAD_TAPE, r.pos, *n, cur, qn[depth]);
         const fv2g_exi_state *st = &g->states[cur];
         size_t at = r.pos;
-        if ((rc = fv2g_exi_read_bits(&r, st->bits, &code))) return fail(res, rc, at, n, cur, qn[depth]);
+        if ((rc = fv2g_exi_read_bits(&r, st->bits, &code))) return fail(res, rc, at, *n, cur, qn[depth]);
         const fv2g_exi_prod *p = 0;
         int is_ee = 0;
         if (code < st->count) {
@@ -95,15 +96,15 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
             is_ee = p->kind == FV2G_EXI_P_EE;
         } else if (code == st->count) {  /* escape: only a second-level EE is understood */
             uint32_t code2;
-            if ((rc = fv2g_exi_read_bits(&r, st->bits2, &code2))) return fail(res, rc, at, n, cur, qn[depth]);
-            if (st->has_ee || code2 != 0) return fail(res, FV2G_EXI_ERR_UNSUPPORTED, at, n, cur, qn[depth]);
+            if ((rc = fv2g_exi_read_bits(&r, st->bits2, &code2))) return fail(res, rc, at, *n, cur, qn[depth]);
+            if (st->has_ee || code2 != 0) return fail(res, FV2G_EXI_ERR_UNSUPPORTED, at, *n, cur, qn[depth]);
             is_ee = 1;
         } else {
-            return fail(res, FV2G_EXI_ERR_EVENT_CODE, at, n, cur, qn[depth]);
+            return fail(res, FV2G_EXI_ERR_EVENT_CODE, at, *n, cur, qn[depth]);
         }
         if (is_ee) {
-            if ((rc = emit(tape, tape_cap, &n, EVW(FV2G_EXI_EV_EE, qn[depth]), 0, 0)))
-                return fail(res, rc, at, n, cur, qn[depth]);
+            if ((rc = emit(tape, tape_cap, n, EVW(FV2G_EXI_EV_EE, qn[depth]), 0, 0)))
+                return fail(res, rc, at, *n, cur, qn[depth]);
             uint32_t back = ret[depth];
             depth--;
             if (back == DOC_END) break;
@@ -113,9 +114,9 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
         int64_t value = 0;
         switch (p->kind) {
         case FV2G_EXI_P_SE:
-            if (depth >= FV2G_EXI_MAX_DEPTH) return fail(res, FV2G_EXI_ERR_DEPTH, at, n, cur, qn[depth]);
-            if ((rc = emit(tape, tape_cap, &n, EVW(FV2G_EXI_EV_SE, p->qname), 0, 0)))
-                return fail(res, rc, at, n, cur, qn[depth]);
+            if (depth >= FV2G_EXI_MAX_DEPTH) return fail(res, FV2G_EXI_ERR_DEPTH, at, *n, cur, qn[depth]);
+            if ((rc = emit(tape, tape_cap, n, EVW(FV2G_EXI_EV_SE, p->qname), 0, 0)))
+                return fail(res, rc, at, *n, cur, qn[depth]);
             depth++;
             ret[depth] = p->next;
             qn[depth] = p->qname;
@@ -123,31 +124,30 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
             break;
         case FV2G_EXI_P_AT:
         case FV2G_EXI_P_CH:
-            if (p->arg >= g->n_dts) return fail(res, FV2G_EXI_ERR_BAD_TAPE, at, n, cur, qn[depth]);
+            if (p->arg >= g->n_dts) return fail(res, FV2G_EXI_ERR_BAD_TAPE, at, *n, cur, qn[depth]);
             int big = 0;
             if ((rc = fv2g_exi_read_value(&r, &g->dts[p->arg], &value, arena, arena_cap, &arena_used, &big)))
-                return fail(res, rc, at, n, cur, qn[depth]);
-            if ((rc = emit(tape, tape_cap, &n,
+                return fail(res, rc, at, *n, cur, qn[depth]);
+            if ((rc = emit(tape, tape_cap, n,
                            EVW(p->kind == FV2G_EXI_P_AT ? FV2G_EXI_EV_AT : FV2G_EXI_EV_CH,
                                p->kind == FV2G_EXI_P_AT ? p->qname : (uint16_t)qn[depth]),
                            (int64_t)p->arg | (big ? FV2G_EXI_BIG : 0), value)))
-                return fail(res, rc, at, n, cur, qn[depth]);
+                return fail(res, rc, at, *n, cur, qn[depth]);
             cur = p->next;
             break;
         default:  /* SE(*) and CH[untyped]: content the V2G profile cannot carry (sheet §1.5) */
-            return fail(res, FV2G_EXI_ERR_UNSUPPORTED, at, n, cur, qn[depth]);
+            return fail(res, FV2G_EXI_ERR_UNSUPPORTED, at, *n, cur, qn[depth]);
         }
     }
     /* Padding to the byte boundary must be zero and nothing may follow it. */
     size_t end = (r.pos + 7u) & ~(size_t)7u;
-    if (end < r.nbits) return fail(res, FV2G_EXI_ERR_TRAILING, r.pos, n, cur, -1);
+    if (end < r.nbits) return fail(res, FV2G_EXI_ERR_TRAILING, r.pos, *n, cur, -1);
     if (r.pos < end) {
         uint32_t pad;
         unsigned k = (unsigned)(end - r.pos);
-        if ((rc = fv2g_exi_read_bits(&r, k, &pad))) return fail(res, rc, r.pos, n, cur, -1);
-        if (pad) return fail(res, FV2G_EXI_ERR_TRAILING, end - k, n, cur, -1);
+        if ((rc = fv2g_exi_read_bits(&r, k, &pad))) return fail(res, rc, r.pos, *n, cur, -1);
+        if (pad) return fail(res, FV2G_EXI_ERR_TRAILING, end - k, *n, cur, -1);
     }
-    res->n_words = n;
     res->arena_used = arena_used;
     res->bit_offset = (uint32_t)r.pos;
     return FV2G_EXI_OK;

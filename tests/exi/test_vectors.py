@@ -128,3 +128,46 @@ def test_wrong_protocol_is_a_declared_error():
         exi.decode("iso2", V.data(V.DIN_CURRENT_DEMAND_REQ))
     with pytest.raises(ValueError, match="unknown EXI protocol"):
         exi.decode("iso3", b"\x80")
+
+
+@pytest.mark.parametrize("proto,name,hexdata", V.DIN_SESSION, ids=lambda x: x if isinstance(x, str) and len(x) < 40 else "")
+def test_din_session_log(proto, name, hexdata):
+    data = bytes.fromhex(hexdata)
+    msg = exi.decode(proto, data)
+    if proto == "din":
+        body = msg["V2G_Message"]["Body"]
+        assert list(body) == [name]
+        if name != "SessionSetupReq":  # the SECC's session id, the same in every later message
+            assert msg["V2G_Message"]["Header"]["SessionID"] == bytes.fromhex("86272FDD6E5896A5")
+    else:
+        assert list(msg) == [name]
+    assert exi.encode(proto, msg) == data
+
+
+def test_din_session_log_values():
+    """No independent decode of this log exists; these are consistency checks between the
+    messages (EVRESSSOC the same in CPD and PreCharge, DIN's optional Unit absent)."""
+    by_name = {name: exi.decode(p, bytes.fromhex(h)) for p, name, h in V.DIN_SESSION}
+    cpd = by_name["ChargeParameterDiscoveryReq"]["V2G_Message"]["Body"]["ChargeParameterDiscoveryReq"]
+    assert cpd["EVRequestedEnergyTransferType"] == "DC_extended"
+    assert cpd["DC_EVChargeParameter"]["EVMaximumVoltageLimit"] == {"Multiplier": 0, "Value": 398}
+    pre = by_name["PreChargeReq"]["V2G_Message"]["Body"]["PreChargeReq"]
+    assert pre["DC_EVStatus"] == cpd["DC_EVChargeParameter"]["DC_EVStatus"] == {
+        "EVReady": True, "EVErrorCode": "NO_ERROR", "EVRESSSOC": 20}
+    assert pre["EVTargetVoltage"] == {"Multiplier": 0, "Value": 230}
+
+
+def test_iso20_ac_bpt_dynamic_charge_loop_values():
+    m = dec(V.ISO20_AC_CHARGE_LOOP_REQ_BPT)["AC_ChargeLoopReq"]
+    assert m["Header"] == {"SessionID": bytes.fromhex("18FA54AD259F49B2"), "TimeStamp": 1731974419}
+    mode = m["BPT_Dynamic_AC_CLReqControlMode"]
+    assert mode["DepartureTime"] == 2000
+    assert mode["EVMinimumEnergyRequest"] == {"Exponent": 3, "Value": -20}
+    assert mode["EVMaximumChargePower"] == {"Exponent": 3, "Value": 300}
+    assert mode["EVMinimumDischargePower"] == {"Exponent": -3, "Value": 1}
+
+
+def test_iso20_dc_stream_with_two_control_modes_is_rejected():
+    with pytest.raises(exi.ExiDecodeError) as ei:
+        dec(V.ISO20_DC_CHARGE_LOOP_REQ_TWO_MODES)
+    assert ei.value.message == "DC_ChargeLoopReq" and ei.value.bit_offset == 724

@@ -29,3 +29,40 @@ VALID = [SAP_REQ_DIN, SAP_RES, SAP_REQ_DIN_ISO2, DIN_CURRENT_DEMAND_REQ, DIN_SES
 
 def data(vector: tuple[str, str]) -> bytes:
     return bytes.fromhex(vector[1])
+
+# A whole DIN 70121 session (pyPLC DemoExiLog.txt: "Dh" SAP response, "ED" EV->EVSE, "DD" EVSE->EV)
+# as (protocol, expected body element, hex).
+DIN_SESSION = [(("sap" if tag == "Dh" else "din"), name, h) for tag, name, h in (
+    ("Dh", "supportedAppProtocolRes", "80400040"),
+    ("ED", "SessionSetupReq", "809a02000000000000000011d00000"),
+    ("DD", "SessionSetupRes", "809A022189CBF75B9625A951E020040080"),
+    ("ED", "ServiceDiscoveryReq", "809a022189cbf75b9625a95198"),
+    ("DD", "ServiceDiscoveryRes", "809A022189CBF75B9625A951A00120024100C4"),
+    ("ED", "ServicePaymentSelectionReq", "809a022189cbf75b9625a951b2001280"),
+    ("DD", "ServicePaymentSelectionRes", "809A022189CBF75B9625A951C000"),
+    ("ED", "ContractAuthenticationReq", "809a022189cbf75b9625a950b8"),
+    ("DD", "ContractAuthenticationRes", "809A022189CBF75B9625A950C00200"),
+    ("DD", "ContractAuthenticationRes", "809A022189CBF75B9625A950C00000"),
+    ("ED", "ChargeParameterDiscoveryReq", "809a022189cbf75b9625a9507191400500c8c82324701900"),
+    ("DD", "ChargeParameterDiscoveryRes", "809A022189CBF75B9625A9508002002802800007FFFFF8383FFFC04550000000010185704"
+                                          "0101C29C8408143C894080C03C08143403C4406010200"),
+    ("DD", "ChargeParameterDiscoveryRes", "809A022189CBF75B9625A9508000002802800007FFFFF8383FFFC04550000000010187104"
+                                          "8101C2209C08143C894080C03C08143403C4406010200"),
+    ("ED", "CableCheckReq", "809a022189cbf75b9625a95011400500"),
+    ("DD", "CableCheckRes", "809A022189CBF75B9625A95020000200000400"),
+    ("DD", "CableCheckRes", "809A022189CBF75B9625A95020004080000000"),
+    ("ED", "PreChargeReq", "809a022189cbf75b9625a95151400500c9cc0206401000"),
+    ("DD", "PreChargeRes", "809A022189CBF75B9625A9516000408000010284904800"),
+    ("ED", "PowerDeliveryReq", "809a022189cbf75b9625a9513022800a0800"),
+)]
+
+# -20 AC BPT_Dynamic AC_ChargeLoopReq from EVerest/cbexigen#52 (EcoG EVCC log with its decoded values)
+ISO20_AC_CHARGE_LOOP_REQ_BPT = ("iso20-ac", "8008040c7d2a5692cfa4d9093aaefb9062803403c20c0a01060780831130418560"
+                                            "111000c844186400910602844180590fa00240")
+# -20 DC_ChargeLoopReq from EVerest/cbexigen#71, written by the encoder that issue reports as
+# coding a second control mode: after the first (BPT_Dynamic) one the stream is not the schema's.
+ISO20_DC_CHARGE_LOOP_REQ_TWO_MODES = ("iso20-dc", (
+    "80340474788aa7084b74580d0e0dffcb4b78403200b05904ae1f101021807c201fc2447409021d4600810ea30040855120"
+    "1fc3403c0fe0c807f0d00f03f87c1181fc028102141380207f0a09c0103f87b0981021d460040855120990000008b00028"))
+
+VALID += [(p, h) for p, _, h in DIN_SESSION] + [ISO20_AC_CHARGE_LOOP_REQ_BPT]
