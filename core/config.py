@@ -132,6 +132,14 @@ class EvseManagerConfig:
     bpt_channel: str = field(default="None", validator=_one_of("None", "Unified", "Separated"))
     bpt_generator_mode: str = field(default="None", validator=_one_of("None", "GridFollowing", "GridForming"))
     bpt_grid_code_island_method: str = field(default="None", validator=_one_of("None", "Active", "Passive"))
+    # freev2g keys (not in EVerest), safety watches while energy flows (issue #10):
+    # no charge-loop request for this long after PowerDelivery(Start) -> stop, link_timeout
+    # (DC 1 s [verify] against IEC 61851-23; AC HLC 3 s [verify], no normative value known), and
+    # an isolation reading below the isolation fault threshold for this long while charging ->
+    # stop, isolation_fault [verify].
+    charge_loop_timeout_ms: int = field(default=1000, validator=_positive)
+    ac_charge_loop_timeout_ms: int = field(default=3000, validator=_positive)
+    isolation_fault_duration_ms: int = field(default=1000, validator=_positive)
 
 
 # The EvseManager keys whose effect freev2g implements; each has a test in tests/evse/
@@ -166,6 +174,9 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
         "has_ventilation",
         "switch_3ph1ph_delay_s",
         "switch_3ph1ph_cp_state",
+        "charge_loop_timeout_ms",
+        "ac_charge_loop_timeout_ms",
+        "isolation_fault_duration_ms",
     }
 )
 

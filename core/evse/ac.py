@@ -224,10 +224,14 @@ class AcCharging:
         s = m.session
         if s is not None and req.soc_pct is not None:
             s.soc_pct = req.soc_pct
-        limit_A = 0.0 if m.evse_paused else self.current_limit_A()
+        # No current offered outside PowerDelivery(Start)..(Stop) (issue #10 item 2).
+        delivering = s is not None and not s.finished and s.power_delivery_started and m.energy_on
+        limit_A = 0.0 if m.evse_paused or not delivering else self.current_limit_A()
         e_imp, _, power_W, _, _ = m.meter_reading()
         notification = m.notification
+        out_of_sequence = s is not None and not s.finished and not s.power_delivery_started
         return ACChargeLoopAnswer(
+            response_code=ResponseCode.FAILED_SEQUENCE_ERROR if out_of_sequence else ResponseCode.OK,
             evse_max_current_A=round(limit_A, 1),
             evse_target_active_power_W=round(limit_A * m.config.ac_nominal_voltage * m.phases, 1),
             evse_present_active_power_W=power_W,

@@ -15,6 +15,8 @@ from attrs import frozen
 
 from ..boards import BoardError
 from ..link import (
+    CableCheckAnswer,
+    CableCheckRequest,
     DCChargeLoopAnswer,
     DCChargeLoopRequest,
     PreChargeAnswer,
@@ -24,10 +26,13 @@ from ..link import (
 from ..model.enums import (
     EVErrorCode,
     EVSENotification,
+    EVSEProcessing,
     EVSEStatusCode,
+    IsolationLevel,
     ResponseCode,
     StopCause,
 )
+from ..model.params import DCEVStatus
 from .cable_check import CableCheck, CableCheckFailed
 from .metering import read_supply
 from .safety import emergency_ov_limit_V
@@ -37,6 +42,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .manager import EvseManager
 
 log = logging.getLogger(__name__)
+
+
+def ev_status_fault(status: DCEVStatus) -> str | None:
+    """What is wrong with the EV's DC_EVStatus (None: ready, no error). ISO 15118-20 has no
+    EVErrorCode; its links pass a ready status without error."""
+    if status.error_code is not EVErrorCode.NO_ERROR:
+        return f"EV error {status.error_code.value}"
+    if not status.ev_ready:
+        return "EV not ready"
+    return None
 
 
 @frozen
@@ -97,6 +112,12 @@ class DcCharging(CableCheck):
         """Remember the newest setpoint; the writer task applies it (never awaited here)."""
         if self.m.psu is None or not self.m.energy_on:
             return
+        s = self.m.session
+        if mode in ("export", "import") and current_A != 0.0 and (s is None or not s.power_delivery_started):
+            # Defence in depth (issue #10 item 2): no current outside PowerDelivery(Start)..(Stop),
+            # whatever the link lets through.
+            log.error("evse %s: %.1f A asked without PowerDelivery(Start); holding 0 A", self.m.evse_index, current_A)
+            current_A = 0.0
         self._target = (mode, voltage_V, current_A)
         if self._wake is None:
             self._wake = asyncio.Event()
@@ -155,6 +176,24 @@ class DcCharging(CableCheck):
         self._cable_result = None
         self._cp_wait_since = None
 
+    # ------------------------------------------------------------------ EV status (issue #10 item 3)
+
+    def _ev_fault(self, status: DCEVStatus, where: str) -> bool:
+        """EVReady=false or an EVErrorCode: stop and de-energise (as in the charge loop)."""
+        problem = ev_status_fault(status)
+        if problem is None:
+            return False
+        s = self.m.session
+        if s is not None and not s.finished and not s.stopping:
+            self.m.spawn(self.m.stop(StopCause.EV_FAULT, f"{where}: {problem}", fault=True))
+        return True
+
+    def cable_check(self, req: CableCheckRequest) -> CableCheckAnswer:
+        if self._ev_fault(req.ev_status, "CableCheckReq"):
+            return CableCheckAnswer(processing=EVSEProcessing.FINISHED, isolation=IsolationLevel.INVALID,
+                                    status_code=EVSEStatusCode.SHUTDOWN, response_code=ResponseCode.FAILED)
+        return super().cable_check(req)
+
     # ------------------------------------------------------------------ precharge (5.4)
 
     def negotiated_max_V(self, ev_max_V: float | None) -> float:
@@ -184,7 +223,10 @@ class DcCharging(CableCheck):
     def precharge(self, req: PreChargeRequest) -> PreChargeAnswer:
         m = self.m
         s = m.session
-        if s is None or s.finished or s.stopping or not s.cable_check_passed or not m.energy_on:
+        faulted = self._ev_fault(req.ev_status, "PreChargeReq")
+        if faulted:
+            self.zero_current()  # the stop it started opens the contactor next
+        if faulted or s is None or s.finished or s.stopping or not s.cable_check_passed or not m.energy_on:
             present = read_supply(m.psu).voltage_V if m.psu is not None else 0.0
             return PreChargeAnswer(present_voltage_V=present, status_code=EVSEStatusCode.SHUTDOWN,
                                    response_code=ResponseCode.FAILED)
@@ -231,21 +273,26 @@ class DcCharging(CableCheck):
         present_V, present_A = (r.voltage_V, r.current_A) if r else (0.0, 0.0)
         e_imp = m.meter_reading()[0]
         lim = self.limits()
-        if s is None or s.finished or not m.energy_on:
+        if s is None or s.finished or not m.energy_on or not s.power_delivery_started:
+            # Before PowerDelivery(Start) or after PowerDelivery(Stop): no current (item 2).
             return DCChargeLoopAnswer(present_voltage_V=present_V, present_current_A=present_A,
+                                      evse_max_current_A=0.0, evse_max_power_W=0.0,
                                       status_code=EVSEStatusCode.SHUTDOWN, notification=EVSENotification.STOP_CHARGING,
-                                      meter_Wh=e_imp)
+                                      meter_Wh=e_imp, response_code=ResponseCode.FAILED_SEQUENCE_ERROR
+                                      if s is not None and not s.finished and not s.power_delivery_started
+                                      else ResponseCode.OK)
         s.soc_pct = req.ev_status.soc_pct
         if req.ev_max_voltage_V and req.ev_max_voltage_V != s.ev_max_voltage_V:
             s.ev_max_voltage_V = req.ev_max_voltage_V
             self.arm_over_voltage(s.ev_max_voltage_V)
-        if not req.ev_status.ev_ready or req.ev_status.error_code is not EVErrorCode.NO_ERROR:
+        ev_faulted = not req.ev_status.ev_ready or req.ev_status.error_code is not EVErrorCode.NO_ERROR
+        if ev_faulted:
             m.spawn(m.stop(StopCause.EV_FAULT, f"EV status {req.ev_status.error_code.value}", fault=True))
         max_V = self.negotiated_max_V(req.ev_max_voltage_V or s.ev_max_voltage_V)
         target_V = max(0.0, min(req.target_voltage_V, max_V))
         status = EVSEStatusCode.READY
         notification = m.notification
-        hold = m.evse_paused or s.requested_stop is not None
+        hold = m.evse_paused or s.requested_stop is not None or ev_faulted
         want = req.target_current_A
         if want >= 0 or not self.discharge_allowed():
             want = max(0.0, want)

@@ -45,6 +45,7 @@ from ..model.enums import (
 )
 from ..model.params import ACEVSEChargeParameter, DCEVSEChargeParameter
 from .metering import SupplyReadError
+from .energy_watch import EnergyWatch
 from .states import EvseState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 LINK_FAILURES = (StopCause.LINK_TIMEOUT, StopCause.LINK_LOST, StopCause.SEQUENCE_ERROR)
+LOOP_REQUESTS = (DCChargeLoopRequest, ACChargeLoopRequest)
+NOT_FROM_THE_EV = (MatchingStarted, LinkUp, MatchingFailed, SessionEnded)  # link notifications
 
 
 class HlcHandler:
@@ -60,6 +63,7 @@ class HlcHandler:
         self.m = manager
         self.matching_started = False
         self.matched = False
+        self.watch = EnergyWatch(manager)  # charge-loop and isolation watches (energy_watch.py)
         self._dispatch = {
             MatchingStarted: self._matching_started,
             LinkUp: self._link_up,
@@ -80,6 +84,8 @@ class HlcHandler:
 
     async def handle(self, event: LinkEvent) -> Any:
         """The EvseLinkHandler: answer of type `event.ANSWER` (or None for notifications)."""
+        if not isinstance(event, NOT_FROM_THE_EV):
+            self.watch.seen(loop=isinstance(event, LOOP_REQUESTS))
         fn = self._dispatch.get(type(event))
         if fn is None:
             log.warning("evse %s: unhandled link event %s", self.m.evse_index, type(event).__name__)
@@ -127,6 +133,7 @@ class HlcHandler:
             m.emit(ev.SessionStarted, protocol=e.protocol, iso_session_id=e.iso_session_id, ev_id=e.evcc_id)
         else:
             s.cable_check_passed = False
+            s.power_delivery_started = False  # resumed: no current before a new PowerDelivery(Start)
             m.dc.reset_session()
 
     def _payment_selected(self, e: PaymentSelected) -> None:
@@ -282,6 +289,7 @@ class HlcHandler:
                 m.emit(ev.ChargingResumed, by="ev")
             s.power_delivery_started = True
             m.set_state(EvseState.CHARGING, "PowerDelivery(Start)")
+            self.watch.start()
             m.meter_sample()
             if s.renegotiation_pending:
                 s.renegotiation_pending = False
@@ -294,6 +302,7 @@ class HlcHandler:
         if e.progress is ChargeProgress.STANDBY:
             m.dc.zero_current()
             return PowerDeliveryAnswer()
+        s.power_delivery_started = False  # item 2: no current from here, whatever the link passes on
         m.set_state(EvseState.STOPPING, "PowerDelivery(Stop)")
         if m.is_dc:
             await m.dc.power_down()
@@ -340,6 +349,7 @@ class HlcHandler:
                 await m.power_off()
             return
         if (e.paused or s.paused) and e.cause not in LINK_FAILURES:
+            s.power_delivery_started = False
             await m.power_off()
             if not s.paused:
                 s.paused = True

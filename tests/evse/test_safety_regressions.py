@@ -337,7 +337,8 @@ def test_j_fault_during_a_running_stop_is_recorded(virtual_loop, make_harness):
         await h.loop(n=2)
         slow_link_abort(h, 0.5)
         await h.station.remote_stop(1, StopCause.LOCAL_STOP)
-        await h.settle(5.1)  # grace over: stop(LOCAL_STOP) runs, awaiting the link
+        await h.loop(n=20)  # the EV ignores StopCharging but keeps its charge loop going
+        await h.settle(0.1)  # grace over: stop(LOCAL_STOP) runs, awaiting the link
         h.model.inject("imd_fault")
         await h.settle(2.0)
         assert faults(h, StopCause.IMD_FAULT)
