@@ -44,8 +44,8 @@ from ..model.enums import (
     StopCause,
 )
 from ..model.params import ACEVSEChargeParameter, DCEVSEChargeParameter
-from .metering import SupplyReadError
 from .energy_watch import EnergyWatch
+from .metering import SupplyReadError
 from .states import EvseState
 
 if TYPE_CHECKING:  # pragma: no cover
