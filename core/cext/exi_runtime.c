@@ -57,7 +57,7 @@ static int emit(int64_t *tape, uint32_t cap, uint32_t *n, int64_t w0, int64_t w1
 
 int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int64_t *tape,
                         uint32_t tape_cap, uint8_t *arena, uint32_t arena_cap,
-                        fv2g_exi_result *res) {
+                        uint32_t flags, fv2g_exi_result *res) {
     res_init(res);
     if (protocol >= FV2G_EXI_N_GRAMMARS) return fail(res, FV2G_EXI_ERR_PROTOCOL, 0, 0, 0, -1);
     const fv2g_exi_grammar *g = fv2g_exi_grammars[protocol];
@@ -74,15 +74,21 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
     ret[0] = DOC_END;
     qn[0] = -1;
 
-    if ((rc = fv2g_exi_read_bits(&r, g->root_bits, &code))) return fail(res, rc, r.pos, 0, 0, -1);
-    if (code >= g->n_roots) return fail(res, code == g->n_roots ? FV2G_EXI_ERR_UNSUPPORTED : FV2G_EXI_ERR_EVENT_CODE, r.pos, 0, 0, -1);
-    res->root = g->root_qname[code];
-    if ((rc = emit(tape, tape_cap, n, EVW(FV2G_EXI_EV_SE, g->root_qname[code]), 0, 0)))
+    const int frag = (flags & FV2G_EXI_FRAGMENT) != 0;
+    const uint16_t *rq = frag ? g->frag_qname : g->root_qname;
+    const uint32_t *rs = frag ? g->frag_state : g->root_state;
+    uint32_t nr = frag ? g->n_frag : g->n_roots;
+    if ((rc = fv2g_exi_read_bits(&r, frag ? g->frag_bits : g->root_bits, &code)))
+        return fail(res, rc, r.pos, 0, 0, -1);
+    if (code >= nr) return fail(res, code <= nr + 1u ? FV2G_EXI_ERR_UNSUPPORTED : FV2G_EXI_ERR_EVENT_CODE, r.pos, 0, 0, -1);
+    res->root = rq[code];
+    if (rs[code] == FV2G_EXI_AMBIGUOUS) return fail(res, FV2G_EXI_ERR_UNSUPPORTED, r.pos, 0, 0, res->root);
+    if ((rc = emit(tape, tape_cap, n, EVW(FV2G_EXI_EV_SE, rq[code]), 0, 0)))
         return fail(res, rc, r.pos, *n, 0, res->root);
-    uint32_t cur = g->root_state[code];
+    uint32_t cur = rs[code];
     depth = 1;
     ret[1] = DOC_END;
-    qn[1] = g->root_qname[code];
+    qn[1] = rq[code];
 
     for (;;) {
         if (cur >= g->n_states) return fail(res, FV2G_EXI_ERR_BAD_TAPE, r.pos, *n, cur, qn[depth]);
@@ -139,6 +145,11 @@ int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int6
             return fail(res, FV2G_EXI_ERR_UNSUPPORTED, at, *n, cur, qn[depth]);
         }
     }
+    if (frag) {  /* one element per fragment, then the explicit ED */
+        size_t at = r.pos;
+        if ((rc = fv2g_exi_read_bits(&r, g->frag_bits, &code))) return fail(res, rc, at, *n, cur, -1);
+        if (code != g->n_frag + 1u) return fail(res, FV2G_EXI_ERR_UNSUPPORTED, at, *n, cur, -1);
+    }
     /* Padding to the byte boundary must be zero and nothing may follow it. */
     size_t end = (r.pos + 7u) & ~(size_t)7u;
     if (end < r.nbits) return fail(res, FV2G_EXI_ERR_TRAILING, r.pos, *n, cur, -1);
@@ -171,13 +182,19 @@ int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_words
     if (n_words == 0) return fail(res, FV2G_EXI_ERR_INCOMPLETE, w.pos, 0, 0, -1);
     int64_t k0 = tape[0];
     if ((k0 >> 24) != FV2G_EXI_EV_SE) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, 0, 0, -1);
+    const int frag = (flags & FV2G_EXI_FRAGMENT) != 0;
+    const uint16_t *rq = frag ? g->frag_qname : g->root_qname;
+    const uint32_t *rs = frag ? g->frag_state : g->root_state;
+    uint32_t nr = frag ? g->n_frag : g->n_roots;
     uint32_t root = (uint32_t)(k0 & 0xFFFFFF), code;
-    for (code = 0; code < g->n_roots; code++)
-        if (g->root_qname[code] == root) break;
-    if (code == g->n_roots) return fail(res, FV2G_EXI_ERR_NOT_ROOT, w.pos, 0, 0, (int32_t)root);
+    for (code = 0; code < nr; code++)
+        if (rq[code] == root) break;
+    if (code == nr) return fail(res, FV2G_EXI_ERR_NOT_ROOT, w.pos, 0, 0, (int32_t)root);
     res->root = (int32_t)root;
-    if ((rc = fv2g_exi_write_bits(&w, g->root_bits, code))) return fail(res, rc, w.pos, 0, 0, (int32_t)root);
-    uint32_t cur = g->root_state[code];
+    if (rs[code] == FV2G_EXI_AMBIGUOUS) return fail(res, FV2G_EXI_ERR_UNSUPPORTED, w.pos, 0, 0, (int32_t)root);
+    if ((rc = fv2g_exi_write_bits(&w, frag ? g->frag_bits : g->root_bits, code)))
+        return fail(res, rc, w.pos, 0, 0, (int32_t)root);
+    uint32_t cur = rs[code];
     depth = 1;
     ret[1] = DOC_END;
     qn[1] = (int32_t)root;
@@ -242,6 +259,8 @@ int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_words
     }
     if (i >= n_words) return fail(res, FV2G_EXI_ERR_INCOMPLETE, w.pos, ev + 1, cur, qn[depth > 0 ? depth : 0]);
     if (i + 1 != n_words) return fail(res, FV2G_EXI_ERR_BAD_TAPE, w.pos, ev + 2, cur, -1);
+    if (frag && (rc = fv2g_exi_write_bits(&w, g->frag_bits, g->n_frag + 1u)))
+        return fail(res, rc, w.pos, ev, cur, -1);
     size_t bits = w.pos;
     if (bits & 7u) {
         if ((rc = fv2g_exi_write_bits(&w, (unsigned)(8u - (bits & 7u)), 0))) return fail(res, rc, bits, ev, cur, -1);

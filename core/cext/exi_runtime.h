@@ -47,6 +47,10 @@
  * (a schema deviation, as EXIficient writes for an empty SignatureValue). Off by default:
  * then missing required content is FV2G_EXI_ERR_NOT_ALLOWED. */
 #define FV2G_EXI_ENC_ALLOW_DEVIATIONS 1u
+/* decode/encode flag: an EXI fragment (one element, then the explicit ED code) instead of a
+ * document; used for the signed parts of -2/-20 messages (sheet §1.7). */
+#define FV2G_EXI_FRAGMENT 2u
+#define FV2G_EXI_AMBIGUOUS 0xFFFFFFFFu
 #define FV2G_EXI_NO_LIMIT 0xFFFFFFFFu
 
 /* Status codes (all < 0 are errors). */
@@ -111,6 +115,10 @@ typedef struct {
     uint32_t n_roots;
     uint8_t root_bits;
     uint32_t n_qnames;
+    const uint16_t *frag_qname;   /* fragment grammar (EXI §8.5.2), sorted qnames */
+    const uint32_t *frag_state;   /* FV2G_EXI_AMBIGUOUS: declarations with different types */
+    uint32_t n_frag;
+    uint8_t frag_bits;            /* codes: elements 0..n-1, SE(*) n, ED n+1 */
 } fv2g_exi_grammar;
 
 typedef struct {
@@ -131,7 +139,7 @@ const char *fv2g_exi_grammar_name(uint32_t protocol);
 const fv2g_exi_grammar *fv2g_exi_grammar_get(uint32_t protocol);
 int32_t fv2g_exi_decode(uint32_t protocol, const uint8_t *data, size_t len, int64_t *tape,
                         uint32_t tape_cap_words, uint8_t *arena, uint32_t arena_cap,
-                        fv2g_exi_result *res);
+                        uint32_t flags, fv2g_exi_result *res);
 int32_t fv2g_exi_encode(uint32_t protocol, const int64_t *tape, uint32_t n_words,
                         const uint8_t *arena, uint32_t arena_len, uint8_t *out, uint32_t out_cap,
                         uint32_t flags, fv2g_exi_result *res);

@@ -10,4 +10,5 @@ const fv2g_exi_grammar *const fv2g_exi_grammars[FV2G_EXI_N_GRAMMARS] = {
   &fv2g_exi_g_iso20_ac,
   &fv2g_exi_g_iso20_acdp,
   &fv2g_exi_g_iso20_wpt,
+  &fv2g_exi_g_xmldsig,
 };

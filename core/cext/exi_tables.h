@@ -4,7 +4,7 @@
 
 #include "exi_runtime.h"
 
-#define FV2G_EXI_N_GRAMMARS 8
+#define FV2G_EXI_N_GRAMMARS 9
 extern const fv2g_exi_grammar fv2g_exi_g_sap;
 extern const fv2g_exi_grammar fv2g_exi_g_din;
 extern const fv2g_exi_grammar fv2g_exi_g_iso2;
@@ -13,6 +13,7 @@ extern const fv2g_exi_grammar fv2g_exi_g_iso20_dc;
 extern const fv2g_exi_grammar fv2g_exi_g_iso20_ac;
 extern const fv2g_exi_grammar fv2g_exi_g_iso20_acdp;
 extern const fv2g_exi_grammar fv2g_exi_g_iso20_wpt;
+extern const fv2g_exi_grammar fv2g_exi_g_xmldsig;
 extern const fv2g_exi_grammar *const fv2g_exi_grammars[FV2G_EXI_N_GRAMMARS];
 
 #endif

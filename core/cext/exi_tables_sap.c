@@ -25,7 +25,10 @@ static const fv2g_exi_dt dts[5] = {
 };
 static const uint16_t root_qname[2] = {6,8};
 static const uint32_t root_state[2] = {0,35};
+static const uint16_t frag_qname[9] = {0,5,1,7,4,2,3,6,8};
+static const uint32_t frag_state[9] = {21u,27u,33u,38u,29u,31u,31u,0u,35u};
 const fv2g_exi_grammar fv2g_exi_g_sap = {
   "sap", states, 40, prods, 60, dts, 5,
   root_qname, root_state, 2, 2, 9,
+  frag_qname, frag_state, 9, 4,
 };

@@ -11,10 +11,10 @@ protocol, message, place and bit offset.
 """
 from __future__ import annotations
 
-from .codec import decode, encode
+from .codec import decode, decode_fragment, encode, encode_fragment
 from .errors import ExiDecodeError, ExiEncodeError, ExiError
 from .json_form import from_json, to_json
 from .schemas import PROTOCOLS, canonical
 
 __all__ = ["PROTOCOLS", "ExiDecodeError", "ExiEncodeError", "ExiError", "canonical", "decode",
-           "encode", "from_json", "to_json"]
+           "decode_fragment", "encode", "encode_fragment", "from_json", "to_json"]

@@ -49,3 +49,17 @@ ROOTS = {
     'supportedAppProtocolReq': (6, 'supportedAppProtocolReq@', None),
     'supportedAppProtocolRes': (8, 'supportedAppProtocolRes@', None),
 }
+
+# fragment grammar elements (EXI fragments, e.g. signed parts): local name -> (qname id,
+# type key or None, datatype id or None); an ambiguous qname maps to (qname id, '', None)
+FRAGMENTS = {
+    'AppProtocol': (0, 'AppProtocolType', None),
+    'Priority': (5, None, 3),
+    'ProtocolNamespace': (1, None, 0),
+    'ResponseCode': (7, None, 4),
+    'SchemaID': (4, None, 2),
+    'VersionNumberMajor': (2, None, 1),
+    'VersionNumberMinor': (3, None, 1),
+    'supportedAppProtocolReq': (6, 'supportedAppProtocolReq@', None),
+    'supportedAppProtocolRes': (8, 'supportedAppProtocolRes@', None),
+}

@@ -63,7 +63,21 @@ def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, A
     return msg
 
 
-def decode_tape(protocol: str, data: bytes) -> tuple[list[int], bytes]:
+def decode_fragment(protocol: str, data: bytes) -> dict[str, Any]:
+    """Decode an EXI fragment (one element + ED, EXI §8.5.2), e.g. a signed part; the
+    fragment grammar lists every element declared in the schema set (sheet §1.7)."""
+    p = plans(protocol)
+    tape, arena = decode_tape(p.sch.name, bytes(data), fragment=True)
+    return read_message(p, tape, arena, fragment=True)
+
+
+def encode_fragment(protocol: str, element: dict[str, Any], *, allow_deviations: bool = False) -> bytes:
+    """Encode ``{element_name: content}`` as an EXI fragment (the digest input of a signed
+    part: e.g. SignedInfo with protocol "xmldsig", AuthorizationReq with "iso2")."""
+    return _encode(plans(protocol), element, allow_deviations, fragment=True)
+
+
+def decode_tape(protocol: str, data: bytes, fragment: bool = False) -> tuple[list[int], bytes]:
     """The C decoder's raw output: event tape words and value arena."""
     sch = schema(protocol)
     if len(data) > MAX_MESSAGE_BYTES:
@@ -71,7 +85,8 @@ def decode_tape(protocol: str, data: bytes) -> tuple[list[int], bytes]:
                              protocol=sch.name, bit_offset=0)
     s = _s
     res = s.res
-    rc = lib.fv2g_exi_decode(sch.index, data, len(data), s.tape, MAX_WORDS, s.arena, ARENA_BYTES, res)
+    rc = lib.fv2g_exi_decode(sch.index, data, len(data), s.tape, MAX_WORDS, s.arena, ARENA_BYTES,
+                             lib.FV2G_EXI_FRAGMENT if fragment else 0, res)
     if rc != 0:
         raise ExiDecodeError(STATUS_TEXT.get(rc, f"status {rc}"), protocol=sch.name,
                              message=sch.local(res.root) if res.root >= 0 else None,
@@ -96,25 +111,31 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
         if name not in sch.message_roots and name in sch.roots:
             raise ExiEncodeError(f"{name} is a global element but not a message (any_root=True allows it)",
                                  protocol=sch.name, message=name)
-    built = fast_tape(p, message)
+    return _encode(p, message, allow_deviations, fragment=False)
+
+
+def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
+    sch = p.sch
+    built = fast_tape(p, message, fragment)
     traced = None
     if built is None:
-        traced = TracedWriter(p)
+        traced = TracedWriter(p, fragment)
         traced.message(message)           # raises the precise error, or builds the tape
         built = traced.tape, traced.arena
     tape, arena = built
     try:
-        return encode_tape(sch.name, tape, bytes(arena), allow_deviations=allow_deviations)
+        return encode_tape(sch.name, tape, bytes(arena), allow_deviations=allow_deviations, fragment=fragment)
     except ExiEncodeError as exc:
         if traced is None:
-            traced = TracedWriter(p)
+            traced = TracedWriter(p, fragment)
             traced.message(message)
         path = traced.path_of(exc.event_index) if exc.event_index is not None else None
         raise ExiEncodeError(exc.text, protocol=sch.name, message=traced.root, element=path or exc.element,
                              bit_offset=exc.bit_offset, status=exc.status) from None
 
 
-def encode_tape(protocol: str, tape: list[int], arena: bytes, *, allow_deviations: bool = False) -> bytes:
+def encode_tape(protocol: str, tape: list[int], arena: bytes, *, allow_deviations: bool = False,
+                fragment: bool = False) -> bytes:
     """Encode raw event tape words (see core/cext/exi_runtime.h) with the C encoder."""
     sch = schema(protocol)
     if len(tape) > MAX_WORDS or len(arena) > ARENA_BYTES:
@@ -124,7 +145,8 @@ def encode_tape(protocol: str, tape: list[int], arena: bytes, *, allow_deviation
     words = array("q", tape)
     rc = lib.fv2g_exi_encode(sch.index, ffi.from_buffer("int64_t[]", words), len(words),
                              ffi.from_buffer(arena), len(arena), s.out, MAX_MESSAGE_BYTES,
-                             lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0, res)
+                             (lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0)
+                             | (lib.FV2G_EXI_FRAGMENT if fragment else 0), res)
     if rc < 0:
         err = ExiEncodeError(STATUS_TEXT.get(rc, f"status {rc}"), protocol=sch.name,
                              message=sch.local(res.root) if res.root >= 0 else None,

@@ -78,6 +78,10 @@ class Plans:
         self.enc_roots = {name: ((EV_SE << 24) | q, self.enc[t] if t is not None else None, d)
                           for name, (q, t, d) in sch.roots.items()}
         self.attr_names = {q: sch.local(q) for q in range(len(sch.qnames))}
+        self.frag_roots = {q: (name, self.dec[t] if t else None) for name, (q, t, d) in sch.fragments.items()
+                           if t != ""}
+        self.frag_enc_roots = {name: ((EV_SE << 24) | q, self.enc[t] if t else None, d)
+                               for name, (q, t, d) in sch.fragments.items() if t != ""}
 
 
 @lru_cache(maxsize=None)

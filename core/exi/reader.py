@@ -7,7 +7,7 @@ from .errors import ExiDecodeError
 from .plans import BIG, EV_AT, EV_CH, EV_EE, EV_SE, MASK64, Plans, big_from_arena
 
 
-def read_message(p: Plans, t: list[int], arena: bytes) -> dict[str, Any]:
+def read_message(p: Plans, t: list[int], arena: bytes, fragment: bool = False) -> dict[str, Any]:
     dconv = p.dconv
     attr_names = p.attr_names
 
@@ -70,7 +70,7 @@ def read_message(p: Plans, t: list[int], arena: bytes) -> dict[str, Any]:
             else:
                 raise _mismatch(p, "unknown event", pos)
 
-    name, plan = p.roots[t[0] & 0xFFFFFF]
+    name, plan = (p.frag_roots if fragment else p.roots)[t[0] & 0xFFFFFF]
     val = simple(1)[0] if plan is None else complex_(plan, 1)[0]
     return {name: val}
 

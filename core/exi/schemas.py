@@ -11,7 +11,8 @@ from importlib import import_module
 from typing import Any
 
 PROTOCOLS: tuple[str, ...] = ("sap", "din", "iso2", "iso20-common", "iso20-dc", "iso20-ac",
-                              "iso20-acdp", "iso20-wpt")
+                              "iso20-acdp", "iso20-wpt", "xmldsig")
+# "xmldsig" is the xmldsig-core schema alone: the fragment grammar Josev uses for SignedInfo.
 # Other spellings users meet in logs and configs.
 ALIASES = {
     "iso20": "iso20-common", "iso15118-2": "iso2", "din70121": "din", "apphand": "sap",
@@ -46,6 +47,7 @@ class Schema:
     roots_by_qname: dict[int, tuple[str, str | None, int | None]]
     enum_index: dict[int, dict[str, int]]        # datatype id -> value -> index
     message_roots: frozenset[str]                # roots that are messages (sheet §1.6 notes)
+    fragments: dict[str, tuple[int, str | None, int | None]]  # fragment grammar elements
 
     def local(self, qname: int) -> str:
         return self.qnames[qname][1] if 0 <= qname < len(self.qnames) else "?"
@@ -69,7 +71,8 @@ def schema(protocol: str) -> Schema:
     roots_by_qname = {q: (n, t, d) for n, (q, t, d) in mod.ROOTS.items()}
     return Schema(name=name, index=mod.INDEX, qnames=mod.QNAMES, datatypes=mod.DATATYPES, types=types,
                   by_qname=by_qname, keys=keys, roots=dict(mod.ROOTS), roots_by_qname=roots_by_qname,
-                  enum_index=enum_index, message_roots=_message_roots(name, mod.ROOTS))
+                  enum_index=enum_index, message_roots=_message_roots(name, mod.ROOTS),
+                  fragments=dict(mod.FRAGMENTS))
 
 
 def _message_roots(name: str, roots: dict) -> frozenset[str]:
@@ -78,4 +81,6 @@ def _message_roots(name: str, roots: dict) -> frozenset[str]:
         return frozenset({"V2G_Message"})
     if name == "sap":
         return frozenset(roots)
+    if name == "xmldsig":
+        return frozenset()
     return frozenset(r for r in roots if r.endswith(("Req", "Res")))

@@ -21,7 +21,7 @@ class _Slow(Exception):
     pass
 
 
-def fast_tape(p: Plans, message: Any) -> tuple[list[int], bytearray] | None:
+def fast_tape(p: Plans, message: Any, fragment: bool = False) -> tuple[list[int], bytearray] | None:
     econv = p.econv
     tp: list[int] = []
     arena = bytearray()
@@ -99,7 +99,7 @@ def fast_tape(p: Plans, message: Any) -> tuple[list[int], bytearray] | None:
     if type(message) is not dict or len(message) != 1:
         return None
     (name, content), = message.items()
-    root = p.enc_roots.get(name)
+    root = (p.frag_enc_roots if fragment else p.enc_roots).get(name)
     if root is None:
         return None
     try:
@@ -118,8 +118,9 @@ def fast_tape(p: Plans, message: Any) -> tuple[list[int], bytearray] | None:
 class TracedWriter:
     """The slow path: same tape, with the field path of every event (for error messages)."""
 
-    def __init__(self, p: Plans) -> None:
+    def __init__(self, p: Plans, fragment: bool = False) -> None:
         self.p = p
+        self.fragment = fragment
         self.sch = p.sch
         self.tape: list[int] = []
         self.arena = bytearray()
@@ -144,8 +145,11 @@ class TracedWriter:
                                  protocol=self.sch.name)
         (name, content), = message.items()
         self.root = name
-        root = self.p.enc_roots.get(name)
+        root = (self.p.frag_enc_roots if self.fragment else self.p.enc_roots).get(name)
         if root is None:
+            if self.fragment:
+                why = "declared with different types (ambiguous)" if name in self.sch.fragments else "not declared"
+                raise self.fail(f"{name!r} cannot be a fragment of this schema: {why}")
             raise self.fail(f"{name!r} is not a global element of this schema")
         self._path.append(name)
         self.ev(root[0])

@@ -23,6 +23,7 @@ class Tables:
     prods: list[tuple[int, int, int, int]]
     dts: list[tuple]
     roots: list[tuple[int, int]]
+    frags: list[tuple[int, int]]
 
 
 _cache: dict[int, Tables] = {}
@@ -37,7 +38,8 @@ def tables(protocol: str) -> Tables:
         dts = [(d.kind, d.nbits, d.has_min, d.has_max, d.min, d.max, d.minlen, d.maxlen, d.n_enum)
                for d in (g.dts[i] for i in range(g.n_dts))]
         roots = [(g.root_qname[i], g.root_state[i]) for i in range(g.n_roots)]
-        _cache[idx] = Tables(states, prods, dts, roots)
+        frags = [(g.frag_qname[i], g.frag_state[i]) for i in range(g.n_frag)]
+        _cache[idx] = Tables(states, prods, dts, roots, frags)
     return _cache[idx]
 
 
@@ -79,13 +81,17 @@ def _value(draw, dt: tuple, violate: bool):
 
 
 def walk(draw, protocol: str, *, avoid: frozenset[str] = frozenset(), violate: bool = False,
-         budget: int = 120, ee_bias: int = 2) -> Walk | None:
+         budget: int = 120, ee_bias: int = 2, fragment: bool = False) -> Walk | None:
     """One valid event tape (None if the walk ran out of budget); `violate` puts the first
     value that can be outside its facets just outside them."""
     t = tables(protocol)
     sch = S.schema(protocol)
     avoid_q = {i for i, (_, local) in enumerate(sch.qnames) if local in avoid}
-    roots = [r for r in t.roots if r[0] not in avoid_q and sch.roots_by_qname[r[0]][1] is not None]
+    if fragment:
+        complex_frags = {v[0] for v in sch.fragments.values() if v[1]}
+        roots = [r for r in t.frags if r[0] in complex_frags and r[0] not in avoid_q]
+    else:
+        roots = [r for r in t.roots if r[0] not in avoid_q and sch.roots_by_qname[r[0]][1] is not None]
     q, cur = draw(st.sampled_from(roots))
     w = Walk()
     w.tape.append((EV_SE << 24) | q)

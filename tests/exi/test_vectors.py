@@ -171,3 +171,41 @@ def test_iso20_dc_stream_with_two_control_modes_is_rejected():
     with pytest.raises(exi.ExiDecodeError) as ei:
         dec(V.ISO20_DC_CHARGE_LOOP_REQ_TWO_MODES)
     assert ei.value.message == "DC_ChargeLoopReq" and ei.value.bit_offset == 724
+
+
+SIGNED_INFO = {"SignedInfo": {
+    "CanonicalizationMethod": {"Algorithm": "http://www.w3.org/TR/canonical-exi/"},
+    "SignatureMethod": {"Algorithm": "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"},
+    "Reference": [{"URI": "#id1", "Transforms": {"Transform": [{"Algorithm": "http://www.w3.org/TR/canonical-exi/"}]},
+                   "DigestMethod": {"Algorithm": "http://www.w3.org/2001/04/xmlenc#sha256"},
+                   "DigestValue": bytes(range(32))}]}}
+
+
+def test_signed_info_fragment_codes():
+    """Sheet §1.7: Josev's xmldsig-only SignedInfo fragment starts 80 81 (6-bit code 32); in the
+    full -2 fragment grammar SignedInfo is 208 (80 D0); fragments end with the explicit ED."""
+    data = exi.encode_fragment("xmldsig", SIGNED_INFO)
+    assert data[:2] == b"\x80\x81"
+    assert exi.decode_fragment("xmldsig", data) == SIGNED_INFO
+    assert exi.encode_fragment("iso2", SIGNED_INFO)[:2] == b"\x80\xd0"
+    with pytest.raises(exi.ExiDecodeError):        # a fragment is not a document
+        exi.decode("xmldsig", data, any_root=True)
+
+
+def test_authorization_req_fragment_ends_with_ed_244():
+    """Sheet §7 / cbexigen#115: the -2 AuthorizationReq fragment starts 80 04 (code 4 of 8 bits)
+    and ends with the 8-bit ED code 244 (n = 243 elements): 25 bytes with a 16-byte GenChallenge."""
+    frag = {"AuthorizationReq": {"Id": "id1", "GenChallenge": bytes(16)}}
+    data = exi.encode_fragment("iso2", frag)
+    assert data[:2] == b"\x80\x04" and len(data) == 25
+    bits = int.from_bytes(data, "big")
+    used = len(data) * 8 - 1                   # 199 bits used, one padding bit
+    assert (bits >> 1) & 0xFF == 244 and used == 199
+    assert exi.decode_fragment("iso2", data) == frag
+    with pytest.raises(exi.ExiDecodeError):   # without its ED the fragment is truncated
+        exi.decode_fragment("iso2", data[:-1])
+
+
+def test_ambiguous_fragment_element_is_declared_error():
+    with pytest.raises(exi.ExiEncodeError, match="ambiguous"):
+        exi.encode_fragment("iso2", {"eMAID": {"Id": "a", "value": "DE8AA123"}})

@@ -53,9 +53,15 @@ def c_tables(proto: str, g: Grammar, version: str) -> str:
                + ",".join(str(q) for q, _, _ in g.roots) + "};")
     out.append(f"static const uint32_t root_state[{len(g.roots)}] = {{"
                + ",".join(str(s) for _, s, _ in g.roots) + "};")
+    fr = g.fragments
+    out.append(f"static const uint16_t frag_qname[{max(1, len(fr))}] = {{"
+               + (",".join(str(q) for q, _, _ in fr) or "0") + "};")
+    out.append(f"static const uint32_t frag_state[{max(1, len(fr))}] = {{"
+               + (",".join(f"{s}u" for _, s, _ in fr) or "0") + "};")
     out.append(f"const fv2g_exi_grammar {sym} = {{")
     out.append(f'  "{proto}", states, {len(states)}, prods, {len(prods)}, dts, {len(dts)},')
     out.append(f"  root_qname, root_state, {len(g.roots)}, {_bits(len(g.roots) + 1)}, {len(g.qnames)},")
+    out.append(f"  frag_qname, frag_state, {len(fr)}, {_bits(len(fr) + 2)},")
     out.append("};")
     return "\n".join(out) + "\n"
 
@@ -97,6 +103,20 @@ def py_schema(proto: str, index: int, g: Grammar, version: str) -> str:
             "ROOTS = {"]
     for q, _, tkey in g.roots:
         name = g.qnames[q][1]
+        if tkey in g.simple_of:
+            out.append(f"    {name!r}: ({q}, None, {g.simple_of[tkey]}),")
+        else:
+            out.append(f"    {name!r}: ({q}, {tkey!r}, None),")
+    out += ["}", "",
+            "# fragment grammar elements (EXI fragments, e.g. signed parts): local name -> (qname id,",
+            "# type key or None, datatype id or None); an ambiguous qname maps to (qname id, '', None)",
+            "FRAGMENTS = {"]
+    used: set[str] = set()
+    for q, _, tkey in g.fragments:
+        name = g.qnames[q][1]
+        if name in used:  # same local name in two namespaces: the later one by {uri}name
+            name = f"{{{g.qnames[q][0]}}}{name}"
+        used.add(name)
         if tkey in g.simple_of:
             out.append(f"    {name!r}: ({q}, None, {g.simple_of[tkey]}),")
         else:

@@ -29,6 +29,7 @@ PROTOCOLS: tuple[tuple[str, str], ...] = (
     ("iso20-ac", "iso15118_20/V2G_CI_AC.xsd"),
     ("iso20-acdp", "iso15118_20/V2G_CI_ACDP.xsd"),
     ("iso20-wpt", "iso15118_20/V2G_CI_WPT.xsd"),
+    ("xmldsig", "xmldsig-core-schema.xsd"),     # fragments of SignedInfo (sheet §1.7)
 )
 
 

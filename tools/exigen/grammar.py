@@ -19,6 +19,7 @@ P_SE, P_AT, P_CH, P_EE, P_SE_ANY, P_CH_UNTYPED = range(6)
 ROLE_FIRST, ROLE_START_TAG, ROLE_CONTENT = range(3)
 
 FLAG_ATTR, FLAG_LIST, FLAG_COMPLEX, FLAG_VALUE = 1, 2, 4, 8
+AMBIGUOUS = 0xFFFFFFFF
 
 
 @dataclass
@@ -59,6 +60,9 @@ class Grammar:
     datatypes: list[D.Datatype] = field(default_factory=list)
     states: list[State] = field(default_factory=list)
     roots: list[tuple[int, int, str]] = field(default_factory=list)   # (qname, first state, type key)
+    # fragment grammar (EXI §8.5.2): every element qname declared anywhere, sorted; state
+    # AMBIGUOUS where declarations of one qname have different types (e.g. -2 eMAID)
+    fragments: list[tuple[int, int, str]] = field(default_factory=list)
     types: dict[str, list[Field]] = field(default_factory=dict)      # complex type key -> fields
     simple_of: dict[str, int] = field(default_factory=dict)          # root/simple type key -> dt
 
@@ -333,7 +337,45 @@ class Builder:
                 self.g.simple_of[tkey] = key
             self.g.roots.append((self.qname(el.ns, el.name), first, tkey))
         self.resolve_children()
+        by_qname: dict[tuple[str, str], list[Element]] = {}
+        for el in self._all_declarations():
+            by_qname.setdefault((el.name, el.ns), []).append(el)
+        for (name, ns), decls in sorted(by_qname.items()):
+            firsts = {self.element_grammar(el) for el in decls}
+            self.resolve_children()
+            if len(firsts) == 1:
+                first, key = next(iter(firsts))
+                tkey = key if isinstance(key, str) else f"{name}#simple"
+                if not isinstance(key, str):
+                    self.g.simple_of[tkey] = key
+            else:
+                first, tkey = AMBIGUOUS, ""
+            self.g.fragments.append((self.qname(ns, name), first, tkey))
         return self.g
+
+    def _all_declarations(self) -> list[Element]:
+        out: list[Element] = []
+        seen: set[int] = set()
+
+        def walk_type(t: object) -> None:
+            if isinstance(t, ComplexType) and id(t) not in seen:
+                seen.add(id(t))
+                if t.particle is not None:
+                    walk_particle(t.particle)
+
+        def walk_particle(p: Particle) -> None:
+            if p.kind == "elem" and p.elem is not None:
+                out.append(p.elem)
+                walk_type(p.elem.type)
+            for c in p.children:
+                walk_particle(c)
+
+        for el in self.s.elements.values():
+            out.append(el)
+            walk_type(el.type)
+        for t in self.s.types.values():
+            walk_type(t)
+        return out
 
 
 def _analyse(node: tuple, npos: int):
