@@ -100,6 +100,7 @@ class BoardServer:
         self._task: asyncio.Task | None = None
         cable.on_board = self._on_command
         cable.on_connect = self._start
+        cable.on_disconnect = self._ev_gone
         ev_board.subscribe(self._forward)
 
     @classmethod
@@ -119,10 +120,31 @@ class BoardServer:
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._push())
 
+    def _ev_gone(self) -> None:
+        """The EV process went away (exit, crash, kill): the car is gone, so its side of the
+        cable is unplugged (CP A; EV contactor open, no AC draw) and the EVSE ends the session
+        as on any unplug. The next EV process starts from an empty cable."""
+        log.warning("virtual_remote server: EV process disconnected; unplugging its side of the cable")
+        if self._task is not None:
+            self._task.cancel()  # the next EV gets a full state push
+            self._task = None
+        try:
+            self.ev.set_ac_current_draw(0.0, 1)
+            self.ev.set_contactor(False)
+            self.ev.set_cp_state(CPState.A)
+        except Exception:  # noqa: BLE001 - log and go on: the pipes close next (LINK_LOST)
+            log.exception("virtual_remote server: unplugging the EV side failed")
+
     def snapshot(self) -> dict[str, Any]:
         ev = self.ev
-        return {"duty_pct": ev.pwm_duty_pct(), "contactor": ev.contactor_closed(), "inlet_V": ev.inlet_voltage_V(),
+        snap = {"duty_pct": ev.pwm_duty_pct(), "contactor": ev.contactor_closed(), "inlet_V": ev.inlet_voltage_V(),
                 "soc_pct": ev.battery_soc_pct(), "battery_V": ev.battery_voltage_V()}
+        model = getattr(ev, "model", None)
+        if model is not None:  # the charger side too, for tests and tools (the EV ignores it)
+            snap["evse"] = {"contactor": model.evse_contactor, "generator": model.generator, "duty_pct": model.duty_pct,
+                            "psu_V": round(model.psu_voltage_V, 1), "psu_A": round(model.psu_current_A, 1),
+                            "locked": model.locked}
+        return snap
 
     async def _push(self) -> None:
         last = None

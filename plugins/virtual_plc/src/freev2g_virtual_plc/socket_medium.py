@@ -4,7 +4,10 @@ Channels on the one connection: "dl" (SLAC, SDP), "v2g:<n>" (one per V2G connect
 open/msg/close) and "board" (the cable: the EVSE process owns the sim board model and pushes
 the EV-side state; the EV process sends CP state, contactor and AC draw; see remote_board.py).
 The EVSE side listens (link option `path`), the EV side connects. Losing the connection closes
-every pipe: LINK_LOST on both sides.
+every pipe: LINK_LOST on both sides. The EVSE side keeps listening: the EV process going away
+(exit, crash, kill) is reported to `on_disconnect` first (the board server counts it as an
+unplug), and the next EV process that connects gets a fresh data-link pipe (`wait_connected`)
+and V2G connections (`accept` waits across EV processes until `close()`).
 """
 from __future__ import annotations
 
@@ -81,6 +84,10 @@ class SocketCable:
         self._next = 0
         self.on_board: Callable[[dict[str, Any]], None] | None = None  # board channel handler
         self.on_connect: Callable[[], None] | None = None
+        self.on_disconnect: Callable[[], None] | None = None  # the peer process went away
+        self._connected = asyncio.Event()
+        self._shut = False  # close() called: no more connections
+        self.connections = 0  # peers accepted so far (EVSE side)
 
     @classmethod
     def for_role(cls, role: str, path: str, ctx: Any) -> SocketCable:
@@ -124,7 +131,12 @@ class SocketCable:
         await self._reader_task  # type: ignore[misc]
 
     def _attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._dl.closed:
+            self._dl = SocketPipe(self, "dl")  # a new EV process: a new data link
+        self._pipes = {}
         self._writer = writer
+        self.connections += 1
+        self._connected.set()
         self._reader_task = asyncio.ensure_future(self._read(reader))
         if self.on_connect is not None:
             self.on_connect()
@@ -171,12 +183,34 @@ class SocketCable:
         elif op == "msg":
             pipe.inbox.put_nowait(self.codec.decode(obj))
 
-    def _lost(self) -> None:
+    def _lost(self, *, final: bool = False) -> None:
+        had_peer = self._writer is not None
         self._writer = None
+        self._connected.clear()
+        if had_peer and self.on_disconnect is not None:
+            try:
+                self.on_disconnect()  # before the pipes close: the unplug is seen first
+            except Exception:  # noqa: BLE001 - the pipes must close regardless
+                log.exception("socket medium: disconnect handler failed")
         self._dl.peer_closed()
         for pipe in self._pipes.values():
             pipe.peer_closed()
-        self._pending.put_nowait(None)
+        if final or self.role == "ev":
+            self._pending.put_nowait(None)  # the EVSE side keeps accepting until close()
+
+    async def wait_connected(self) -> None:
+        """EVSE side: return once a peer is connected (at once if one is); MediumClosed after
+        close()."""
+        while not self._shut:
+            if self._writer is not None and not self._dl.closed:
+                return
+            self._connected.clear()
+            waiter = asyncio.ensure_future(self._connected.wait())
+            try:
+                await waiter
+            finally:
+                waiter.cancel()
+        raise MediumClosed("socket medium closed", by_peer=False)
 
     # --- Cable interface ---------------------------------------------------------------------
 
@@ -200,10 +234,13 @@ class SocketCable:
         return pipe
 
     async def close(self) -> None:
+        self._shut = True
+        self.on_disconnect = None  # closing ourselves is not the peer going away
         if self._writer is not None:
             self._writer.close()
         if self._server is not None:
             self._server.close()
         if self._reader_task is not None:
             self._reader_task.cancel()
-        self._lost()
+        self._lost(final=True)
+        self._connected.set()  # wake wait_connected()

@@ -4,7 +4,9 @@ Flow (charging-domain.md 2.2): the EvseManager shows 5 % and calls `start_matchi
 matches (MatchingStarted, LinkUp) or fails (MatchingFailed after TT_EVSE_SLAC_init); SDP;
 the EV opens a V2G connection; supportedAppProtocol picks the protocol by the EV's priority
 among `options.protocols`; the protocol server runs the session. Paused sessions are kept
-for OK_OldSessionJoined.
+for OK_OldSessionJoined. On a medium whose peer can go away and come back (the socket medium:
+one EV process after another) the link keeps serving: each new peer gets a new data link
+(SLAC state starts over) and its V2G connections are accepted as before.
 """
 from __future__ import annotations
 
@@ -61,14 +63,25 @@ class VirtualEvseLink:
         self.cable = make_cable(self.options, self.ctx, "evse")
         if hasattr(self.cable, "start"):
             await self.cable.start()  # type: ignore[union-attr]
-        self._datalink = EvseDataLink(self.clock, self.cable.data_link("evse"), self.options.slac,
-                                      self.cable.port, self._on_datalink)
+        self._fresh_datalink()
         self._tasks = [asyncio.ensure_future(self._serve_datalink()), asyncio.ensure_future(self._accept_loop())]
 
     async def start_matching(self) -> None:
         if self._datalink is None:
             raise RuntimeError("virtual link: start_matching() before open()")
+        self._fresh_datalink()  # a new EV process may have connected since
         self._datalink.allow()
+
+    def _fresh_datalink(self) -> EvseDataLink:
+        """The data link on the cable's current data-link pipe (a new one per EV process on
+        the socket medium; always the same one in-process)."""
+        dl = self.cable.data_link("evse")  # type: ignore[union-attr]
+        if self._datalink is None or self._datalink.dl is not dl:
+            old = self._datalink
+            if old is not None and old._init_timer is not None:
+                old._init_timer.cancel()  # the previous EV's TT_EVSE_SLAC_init no longer applies
+            self._datalink = EvseDataLink(self.clock, dl, self.options.slac, self.cable.port, self._on_datalink)
+        return self._datalink
 
     def notify(self, notification: EVSENotification, max_delay_s: int = 0) -> None:
         self.pending_notification = (notification, max_delay_s)
@@ -127,10 +140,18 @@ class VirtualEvseLink:
             log.exception("EVSE application failed on %s", type(event).__name__)
 
     async def _serve_datalink(self) -> None:
-        try:
-            await self._datalink.serve()  # type: ignore[union-attr]
-        except MediumClosed:
-            log.info("virtual link (EVSE): data link closed")
+        wait_connected = getattr(self.cable, "wait_connected", None)
+        while True:
+            try:
+                await self._fresh_datalink().serve()
+            except MediumClosed:
+                log.info("virtual link (EVSE): data link closed")
+            if wait_connected is None:
+                return
+            try:
+                await wait_connected()  # the next EV process
+            except MediumClosed:
+                return
 
     async def _accept_loop(self) -> None:
         while True:
