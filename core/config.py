@@ -137,8 +137,8 @@ class EvseManagerConfig:
     # (DC 1 s [verify] against IEC 61851-23; AC HLC 3 s [verify], no normative value known), and
     # an isolation reading below the isolation fault threshold for this long while charging ->
     # stop, isolation_fault [verify].
-    charge_loop_timeout_ms: int = field(default=1000, validator=_positive)
-    ac_charge_loop_timeout_ms: int = field(default=3000, validator=_positive)
+    charge_loop_timeout_ms: int = field(default=1000, validator=_above_zero)
+    ac_charge_loop_timeout_ms: int = field(default=3000, validator=_above_zero)
     isolation_fault_duration_ms: int = field(default=1000, validator=_positive)
 
 

@@ -344,3 +344,14 @@ def test_short_isolation_dip_does_not_stop(virtual_loop, make_harness):
         await h.station.stop()
 
     virtual_loop(scenario())
+
+
+@pytest.mark.parametrize("key", ["charge_loop_timeout_ms", "ac_charge_loop_timeout_ms"])
+def test_a_zero_charge_loop_timeout_is_a_config_error(key):
+    """0 ms would stop every session at PowerDelivery(Start): rejected, naming the key."""
+    from freev2g.config import ConfigError, parse_station_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_station_config({"evse": {"charge_mode": "DC", key: 0}})
+    assert err.value.problems == [f"evse.{key} must be > 0, got 0"]
+    assert getattr(parse_station_config({"evse": {key: 250}}).evse, key) == 250
