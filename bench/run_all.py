@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     scripts = sorted(ROOT.glob("bench/bench_*.py")) + sorted(ROOT.glob("plugins/*/bench/bench_*.py"))
     scripts.append(ROOT / "bench" / "exi.py")  # EXI codec figures (issue #18)
+    scripts.append(ROOT / "bench" / "josev_exi.py")  # Josev codec figures, for the ratio (issue #18)
     if not scripts:
         print("no benchmarks found")
         return 1
