@@ -100,8 +100,9 @@ def test_random_bytes_never_crash(protocol, tail, header):
         msg = exi.decode(protocol, header + tail, any_root=True)
     except exi.ExiDecodeError as e:
         assert e.protocol == protocol
-    else:  # a valid document by chance: it must re-encode to the same bytes
-        assert exi.encode(protocol, msg, allow_deviations=True, any_root=True) == header + tail
+    else:  # a valid document by chance: it re-encodes to the same content (minimal integers)
+        again = exi.encode(protocol, msg, allow_deviations=True, any_root=True)
+        assert exi.decode(protocol, again, any_root=True) == msg
 
 
 @PROPS
@@ -116,8 +117,9 @@ def test_bit_flips_and_truncations_of_vectors(vector, data):
             msg = exi.decode(vector[0], candidate, any_root=True)
         except exi.ExiDecodeError as e:
             assert e.bit_offset is not None
-        else:
-            assert exi.encode(vector[0], msg, allow_deviations=True, any_root=True) == candidate
+        else:  # same content; bytes may differ only by non-minimal Unsigned forms
+            again = exi.encode(vector[0], msg, allow_deviations=True, any_root=True)
+            assert exi.decode(vector[0], again, any_root=True) == msg
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 20])
