@@ -24,6 +24,8 @@ PYSLAC_REQS="pyslac marshmallow<4"
 T0=$SECONDS
 
 fail() { echo "interop-env: cannot $1: $2" >&2; exit 1; }
+# The last error line of a log (pip prints warnings after its error), else its last line.
+last_error() { local e; e="$(grep -E 'ERROR|[Ee]rror:' "$1" | tail -n 1)"; echo "${e:-$(tail -n 1 "$1")} (full log: $1)"; }
 
 mkdir -p "$LOG_DIR" || fail "create $LOG_DIR" "mkdir failed"
 
@@ -37,7 +39,7 @@ if ! command -v java >/dev/null 2>&1; then
   # Slim Debian images lack man dirs that the JRE's postinst (update-alternatives) writes into.
   mkdir -p /usr/share/man/man1
   if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; } >"$LOG_DIR/apt.log" 2>&1; then
-    fail "install openjdk-17-jre-headless" "apt-get failed: $(tail -n 1 "$LOG_DIR/apt.log")"
+    fail "install openjdk-17-jre-headless" "apt-get failed: $(last_error "$LOG_DIR/apt.log")"
   fi
   command -v java >/dev/null 2>&1 || fail "find java" "openjdk-17-jre-headless installed but java is not on PATH"
 fi
@@ -57,7 +59,7 @@ make_venv() {
   fi
   # shellcheck disable=SC2086  # reqs is a list of requirement specifiers
   if ! "$dir/bin/python" -m pip install -q --disable-pip-version-check $reqs >"$LOG_DIR/$name-pip.log" 2>&1; then
-    fail "install $reqs into $name" "pip failed: $(grep -E 'ERROR|error:' "$LOG_DIR/$name-pip.log" | tail -n 1)"
+    fail "install $reqs into $name" "pip failed: $(last_error "$LOG_DIR/$name-pip.log")"
   fi
   if ! "$dir/bin/python" -c "$check" >"$LOG_DIR/$name-check.log" 2>&1; then
     fail "import the packages in $name" "$(tail -n 1 "$LOG_DIR/$name-check.log")"
