@@ -8,6 +8,7 @@ reader.py / writer.py only walk the message and the event tape (format: exi_runt
 """
 from __future__ import annotations
 
+import threading
 from array import array
 from typing import Any
 
@@ -27,7 +28,7 @@ ARENA_BYTES = MAX_MESSAGE_BYTES * 4
 
 
 class _Scratch:
-    """Reusable C buffers for the synchronous codec calls."""
+    """Reusable C buffers, one set per thread (cffi releases the GIL during the C call)."""
 
     def __init__(self) -> None:
         self.tape = ffi.new("int64_t[]", MAX_WORDS)
@@ -39,7 +40,12 @@ class _Scratch:
         self.res = ffi.new("fv2g_exi_result *")
 
 
-_s = _Scratch()
+class _PerThread(threading.local):
+    def __init__(self) -> None:
+        self.s = _Scratch()
+
+
+_tls = _PerThread()
 
 
 def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, Any]:
@@ -83,7 +89,7 @@ def decode_tape(protocol: str, data: bytes, fragment: bool = False) -> tuple[lis
     if len(data) > MAX_MESSAGE_BYTES:
         raise ExiDecodeError(f"{len(data)} bytes is above the {MAX_MESSAGE_BYTES}-byte limit",
                              protocol=sch.name, bit_offset=0)
-    s = _s
+    s = _tls.s
     res = s.res
     rc = lib.fv2g_exi_decode(sch.index, data, len(data), s.tape, MAX_WORDS, s.arena, ARENA_BYTES,
                              lib.FV2G_EXI_FRAGMENT if fragment else 0, res)
@@ -140,7 +146,7 @@ def encode_tape(protocol: str, tape: list[int], arena: bytes, *, allow_deviation
     sch = schema(protocol)
     if len(tape) > MAX_WORDS or len(arena) > ARENA_BYTES:
         raise ExiEncodeError("message too large", protocol=sch.name)
-    s = _s
+    s = _tls.s
     res = s.res
     words = array("q", tape)
     rc = lib.fv2g_exi_encode(sch.index, ffi.from_buffer("int64_t[]", words), len(words),

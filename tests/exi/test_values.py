@@ -64,3 +64,24 @@ def test_simple_element_without_value_needs_allow_deviations():
     assert ei.value.element == "supportedAppProtocolRes/ResponseCode"
     data = exi.encode("sap", msg, allow_deviations=True)
     assert exi.decode("sap", data) == msg
+
+
+def test_threads_do_not_share_buffers():
+    """cffi drops the GIL inside the C codec: concurrent calls must not share scratch buffers."""
+    import threading
+
+    msgs = [cert_install(i * 7919) for i in range(8)]
+    datas = [exi.encode("iso2", m) for m in msgs]
+    bad: list[int] = []
+
+    def worker(k: int) -> None:
+        for _ in range(300):
+            if exi.decode("iso2", datas[k]) != msgs[k] or exi.encode("iso2", msgs[k]) != datas[k]:
+                bad.append(k)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []
