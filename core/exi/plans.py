@@ -60,9 +60,12 @@ class Plans:
             hi_e = I64_MAX if hi is None else min(hi, I64_MAX)
             self.econv.append((kind, lo_e, hi_e, sch.enum_index.get(i)))
         self.dec: dict[str, dict[int, tuple]] = {k: {} for k in sch.types}
-        self.enc: dict[str, list[tuple]] = {k: [] for k in sch.types}
+        # encode plan per type: (fields in schema order, key -> (order, field)); the index lets
+        # small dicts (a Body with one message of 36 choices) skip the fields they do not use
+        self.enc: dict[str, tuple[list[tuple], dict[str, tuple[int, tuple]]]] = {
+            k: ([], {}) for k in sch.types}
         for tkey, fields in sch.types.items():
-            d, e = self.dec[tkey], self.enc[tkey]
+            d, e = self.dec[tkey], self.enc[tkey][0]
             for f in fields:
                 if f.flags & ATTR:
                     e.append((f.key, K_ATTR, (EV_AT << 24) | f.qname, f.flags, f.ref))
@@ -74,6 +77,8 @@ class Plans:
                 else:
                     d[f.qname] = (f.key, bool(f.flags & LIST), None)
                     e.append((f.key, K_SIMPLE, (EV_SE << 24) | f.qname, f.flags, f.ref))
+        for fields, index in self.enc.values():
+            index.update((f[0], (i, f)) for i, f in enumerate(fields))
         self.roots = {q: (name, self.dec[t] if t is not None else None) for name, (q, t, d) in sch.roots.items()}
         self.enc_roots = {name: ((EV_SE << 24) | q, self.enc[t] if t is not None else None, d)
                           for name, (q, t, d) in sch.roots.items()}

@@ -9,6 +9,8 @@ from .plans import BIG, EV_AT, EV_CH, EV_EE, EV_SE, MASK64, Plans, big_from_aren
 
 def read_message(p: Plans, t: list[int], arena: bytes, fragment: bool = False) -> dict[str, Any]:
     dconv = p.dconv
+    plain = [c[0] == 0 for c in dconv]   # integers: the tape word is the value
+    nplain = len(plain)
     attr_names = p.attr_names
 
     def value(dtw: int, v: int) -> Any:
@@ -49,8 +51,17 @@ def read_message(p: Plans, t: list[int], arena: bytes, fragment: bool = False) -
                     raise _mismatch(p, f"element {p.sch.local(w & 0xFFFFFF)}", pos)
                 if f[2] is not None:
                     child, pos = complex_(f[2], pos + 1)
-                else:
-                    child, pos = simple(pos + 1)
+                else:  # simple element: SE CH EE inline (or a second-level EE: no value)
+                    w2 = t[pos + 1] >> 24
+                    if w2 == EV_CH and t[pos + 4] >> 24 == EV_EE:
+                        dtw = t[pos + 2]
+                        child = t[pos + 3] if dtw < nplain and plain[dtw] else value(dtw, t[pos + 3])
+                        pos += 5
+                    elif w2 == EV_EE:
+                        child = None
+                        pos += 2
+                    else:
+                        raise _mismatch(p, "simple element without one value", pos)
                 if f[1]:
                     lst = obj.get(f[0])
                     if lst is None:

@@ -57,43 +57,62 @@ def fast_tape(p: Plans, message: Any, fragment: bool = False) -> tuple[list[int]
             return (off << 32) | len(v)
         raise _Slow
 
-    def cplx(plan: list[tuple], obj: Any) -> None:
+    def field(entry: tuple, v: Any) -> None:
+        key, kind, w0, flags, ref = entry
+        if kind == K_COMPLEX:
+            if flags & LIST:
+                if type(v) is not list:
+                    raise _Slow
+                for item in v:
+                    app(w0)
+                    cplx(ref, item)
+            else:
+                app(w0)
+                cplx(ref, v)
+        elif kind == K_SIMPLE:
+            if flags & LIST:
+                if type(v) is not list:
+                    raise _Slow
+                for item in v:
+                    ext((w0, _CH, ref, val(ref, item), _EE))
+            elif v is None:
+                raise _Slow
+            else:
+                ext((w0, _CH, ref, val(ref, v), _EE))
+        elif kind == K_ATTR:
+            ext((w0, ref, val(ref, v)))
+        else:
+            if v is None:
+                raise _Slow
+            ext((_CH, ref, val(ref, v)))
+
+    def cplx(plan: tuple[list[tuple], dict[str, tuple[int, tuple]]], obj: Any) -> None:
         if type(obj) is not dict:
             raise _Slow
-        n = 0
-        for key, kind, w0, flags, ref in plan:
-            v = obj.get(key, _MISSING)
-            if v is _MISSING:
-                continue
-            n += 1
-            if kind == K_COMPLEX:
-                if flags & LIST:
-                    if type(v) is not list:
-                        raise _Slow
-                    for item in v:
-                        app(w0)
-                        cplx(ref, item)
-                else:
-                    app(w0)
-                    cplx(ref, v)
-            elif kind == K_SIMPLE:
-                if flags & LIST:
-                    if type(v) is not list:
-                        raise _Slow
-                    for item in v:
-                        ext((w0, _CH, ref, val(ref, item), _EE))
-                elif v is None:
-                    raise _Slow
-                else:
-                    ext((w0, _CH, ref, val(ref, v), _EE))
-            elif kind == K_ATTR:
-                ext((w0, ref, val(ref, v)))
-            else:
-                if v is None:
-                    raise _Slow
-                ext((_CH, ref, val(ref, v)))
-        if n != len(obj):
-            raise _Slow
+        fields, index = plan
+        n = len(obj)
+        if n == 1:
+            (k, v), = obj.items()
+            hit = index.get(k)
+            if hit is None:
+                raise _Slow
+            field(hit[1], v)
+        elif n * 3 < len(fields):
+            try:
+                hits = sorted(index[k] for k in obj)
+            except KeyError:
+                raise _Slow from None
+            for _, entry in hits:
+                field(entry, obj[entry[0]])
+        else:
+            seen = 0
+            for entry in fields:
+                v = obj.get(entry[0], _MISSING)
+                if v is not _MISSING:
+                    seen += 1
+                    field(entry, v)
+            if seen != n:
+                raise _Slow
         app(_EE)
 
     if type(message) is not dict or len(message) != 1:
@@ -163,7 +182,8 @@ class TracedWriter:
             self.ev(_CH, *self.value(dt, v))
         self.ev(_EE)
 
-    def complex(self, plan: list[tuple], obj: Any, where: str) -> None:
+    def complex(self, plan: tuple[list[tuple], dict], obj: Any, where: str) -> None:
+        plan = plan[0]
         if not isinstance(obj, dict):
             raise self.fail(f"expected a dict, got {type(obj).__name__}")
         extra = obj.keys() - {f[0] for f in plan}
