@@ -285,7 +285,14 @@ class Builder:
         if p.max == UNBOUNDED:
             parts.append(("star", body()))
         else:
-            parts.extend(("opt", body()) for _ in range(p.max - p.min))
+            # optional copies nested, opt(c1 opt(c2 ...)): the same language as c1? c2? ...,
+            # but each automaton state holds one copy's positions (linear, not cubic, for 1024)
+            copies = [body() for _ in range(p.max - p.min)]
+            if copies:
+                node = ("opt", copies[-1])
+                for c in reversed(copies[:-1]):
+                    node = ("opt", ("seq", [c, node]))
+                parts.append(node)
         return parts[0] if len(parts) == 1 else ("seq", parts)
 
     def _fields(self, p: Particle, fields: list[Field], mult: int) -> None:
