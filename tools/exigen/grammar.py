@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import datatypes as D
+from automaton import analyse as _analyse
 from xsd import UNBOUNDED, XS, ComplexType, Element, Particle, SchemaSet, SimpleType, XsdError
 
 # Production kinds; shared with core/cext/exi_runtime.h (FV2G_EXI_P_*).
@@ -383,38 +384,3 @@ class Builder:
         for t in self.s.types.values():
             walk_type(t)
         return out
-
-
-def _analyse(node: tuple, npos: int):
-    follow: list[set[int]] = [set() for _ in range(npos)]
-
-    def walk(n: tuple) -> tuple[bool, set[int], set[int]]:
-        kind = n[0]
-        if kind == "leaf":
-            return False, {n[1]}, {n[1]}
-        if kind == "opt":
-            _, f, l = walk(n[1])
-            return True, f, l
-        if kind == "star":
-            _, f, l = walk(n[1])
-            for p in l:
-                follow[p] |= f
-            return True, f, l
-        if kind == "alt":
-            res = [walk(c) for c in n[1]]
-            return (any(r[0] for r in res), set().union(*(r[1] for r in res)),
-                    set().union(*(r[2] for r in res)))
-        # seq
-        nullable, first, last = True, set(), set()
-        for c in n[1]:
-            cn, cf, cl = walk(c)
-            for p in last:
-                follow[p] |= cf
-            if nullable:
-                first |= cf
-            last = cl | (last if cn else set())
-            nullable = nullable and cn
-        return nullable, first, last
-
-    nullable, first, last = walk(node)
-    return nullable, first, last, follow
