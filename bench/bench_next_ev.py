@@ -43,6 +43,7 @@ def charger_side(sock: Path) -> dict | None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(5.0)
             s.connect(str(sock))
+            s.sendall(b'{"ch":"board","op":"probe"}\n')
             buf = b""
             while True:
                 chunk = s.recv(65536)
@@ -52,7 +53,7 @@ def charger_side(sock: Path) -> dict | None:
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     obj = json.loads(line)
-                    if obj.get("ch") == "board" and obj.get("op") == "state" and "evse" in obj:
+                    if obj.get("ch") == "board" and obj.get("op") == "charger_side":
                         return obj["evse"]
     except OSError:
         return None

@@ -5,8 +5,8 @@ process.
 
 Real processes on a real unix socket (virtual_plc's socket medium), the real sim board in the
 EVSE process, a real sqlite journal. The sim board's charger side is read from outside by a
-probe client on the same socket: the board server pushes the model's state (EVSE contactor,
-CP generator, supply current, lock) to whoever is connected as the EV.
+probe client on the same socket: the board server answers a "probe" command with the model's
+charger side (EVSE contactor, CP generator, supply current, lock).
 """
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ def charger_side(sock_path) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(10.0)
         s.connect(str(sock_path))
+        s.sendall(b'{"ch":"board","op":"probe"}\n')
         buf = b""
         while True:
             chunk = s.recv(65536)
@@ -88,7 +89,7 @@ def charger_side(sock_path) -> dict:
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
                 obj = json.loads(line)
-                if obj.get("ch") == "board" and obj.get("op") == "state" and "evse" in obj:
+                if obj.get("ch") == "board" and obj.get("op") == "charger_side":
                     return obj["evse"]
 
 
