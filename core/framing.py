@@ -166,6 +166,25 @@ class DecoderStats:
         return self.bad_checksum + self.too_long + self.bad_end_marker
 
 
+@frozen
+class DecoderWork:
+    """Work a FrameDecoder has done: what tests use to check it stays linear in its input.
+
+    checks: candidate verdicts asked for; scanned_bytes: bytes searched for a start marker;
+    summed_bytes: bytes read for checksums; copied_bytes: bytes copied or moved inside the
+    decoder's candidate buffer. Unlike DecoderStats these depend on how the stream was cut.
+    """
+
+    checks: int
+    scanned_bytes: int
+    summed_bytes: int
+    copied_bytes: int
+
+    @property
+    def examined_bytes(self) -> int:
+        return self.scanned_bytes + self.summed_bytes + self.copied_bytes
+
+
 class FrameBatch:
     """Frames of one C decode call as arrays (views into the decoder's buffers).
 
@@ -218,7 +237,8 @@ class FrameDecoder:
         raw = lib.fv2g_decoder_new(max_payload, 1 if accept_zero_checksum else 0)
         if raw == ffi.NULL:
             raise MemoryError("fv2g_decoder_new failed")
-        self._decoder = ffi.gc(raw, lib.fv2g_decoder_free, size=max_payload + 128)
+        # C side: a running-sum ring (4 bytes per frame byte) and a two-frame candidate buffer
+        self._decoder = ffi.gc(raw, lib.fv2g_decoder_free, size=6 * (max_payload + 8) + 256)
         self._in_use = threading.Lock()
         payload_capacity = max(max_payload, 1, batch_frames * 64)
         self._arrays = {  # owners of the memory the batch struct points to
@@ -281,6 +301,12 @@ class FrameDecoder:
                             lib.fv2g_decoder_pending(self._decoder))
 
     @property
+    def work(self) -> DecoderWork:
+        raw = ffi.new("fv2g_decoder_work *")
+        lib.fv2g_decoder_get_work(self._decoder, raw)
+        return DecoderWork(raw.checks, raw.scanned_bytes, raw.summed_bytes, raw.copied_bytes)
+
+    @property
     def pending_bytes(self) -> int:
         """Bytes of an incomplete candidate frame held until more data arrives."""
         return lib.fv2g_decoder_pending(self._decoder)
@@ -316,7 +342,7 @@ __all__ = [
     "CORE_MODULE_NAME", "DEFAULT_MAX_PAYLOAD", "ETH_DEFAULT_MAX_HCI_FRAME_BYTES", "ETH_HEADER_BYTES",
     "ETH_MIN_FRAME_BYTES", "ETHERTYPE_HCI", "FRAME_OVERHEAD_BYTES", "MAX_FRAME_BYTES",
     "V2GTP_DEFAULT_MAX_LENGTH", "V2GTP_HEADER_BYTES", "WIRE_MAX_PAYLOAD",
-    "ChecksumError", "CoreStatus", "DecoderStats", "EncapsulationError", "EncapsulationSizeError",
+    "ChecksumError", "CoreStatus", "DecoderStats", "DecoderWork", "EncapsulationError", "EncapsulationSizeError",
     "EncapsulationTypeError", "EncapsulationVersionError", "EtherTypeError", "Frame", "FrameBatch",
     "FrameDecoder", "FrameLengthError", "FrameMarker", "FrameMarkerError", "FramingError",
     "HciEthernetFrame", "V2gtpError", "V2gtpHeader", "V2gtpLengthError", "V2gtpPayloadType",

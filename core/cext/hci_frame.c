@@ -1,4 +1,18 @@
-/* WHITE beet HCI framing protocol; see hci_frame.h and whitebeet-hci.md section 2. */
+/* WHITE beet HCI framing protocol; see hci_frame.h and whitebeet-hci.md section 2.
+ *
+ * Resynchronisation stays linear in the input (issue #10). After a rejected candidate the
+ * search resumes one byte after its start marker (2.8), so the candidates that follow overlap
+ * the bytes the rejected one announced, up to a whole frame each. Two things keep the decoder
+ * from reading those bytes again for every candidate:
+ *  - running sums: a candidate rejected for its checksum leaves the prefix sums of its bytes in
+ *    a ring indexed by stream offset; a later candidate that starts inside them gets its sum
+ *    from two ring entries and reads only the bytes past the known end;
+ *  - a moving head in the candidate buffer (twice the largest frame): bytes dropped from the
+ *    front move the head; the rest is moved down only when a candidate would not fit behind
+ *    it, which takes more than one largest frame of dropped bytes since the last move.
+ * Every byte is thus searched once, read for sums at most twice and copied at most twice
+ * (fv2g_decoder_work counts it).
+ */
 #include "hci_frame.h"
 
 #include <stdlib.h>
@@ -7,19 +21,24 @@
 struct fv2g_decoder {
     uint32_t max_payload;
     int accept_zero_checksum;
-    uint32_t pending;          /* bytes held in buf; buf[0] == 0xC0 whenever pending > 0 */
+    uint32_t frame_cap;        /* max_payload + 8: the largest candidate */
+    uint32_t head;             /* buf[head] == 0xC0 whenever pending > 0 */
+    uint32_t pending;          /* candidate bytes held in buf[head .. head + pending) */
+    int sums_valid;
+    uint64_t sums_from;        /* stream offset where the running sums start (0 there) */
+    uint64_t sums_to;          /* last stream offset with a known running sum */
+    uint32_t sums_at_to;       /* its index in the ring */
     fv2g_decoder_stats stats;
-    uint8_t buf[];             /* max_payload + 8: one candidate frame */
+    fv2g_decoder_work work;
+    uint8_t *buf;              /* 2 * frame_cap bytes, after the ring */
+    /* frame_cap + 1 entries: sums[o % (frame_cap + 1)] = sum of stream bytes [sums_from, o)
+     * mod 2^32, known for o in [max(sums_from, sums_to - frame_cap), sums_to]. */
+    uint32_t sums[];
 };
 
-/* Section 2.2: one's-complement sum with end-around carry, checksum byte counted as 0x00. */
-uint8_t fv2g_frame_checksum(const uint8_t *frame, size_t len)
+/* Section 2.2 steps 3-5 on a plain byte sum that leaves out the checksum byte. */
+static uint8_t fold_checksum(uint64_t sum)
 {
-    uint64_t sum = 0;
-    for (size_t i = 0; i < len; i++)
-        sum += frame[i];
-    if (len >= 2)
-        sum -= frame[len - 2];
     while (sum >> 16)
         sum = (sum & 0xFFFFu) + (sum >> 16);
     sum = (sum & 0xFFu) + (sum >> 8);
@@ -27,6 +46,23 @@ uint8_t fv2g_frame_checksum(const uint8_t *frame, size_t len)
     if (sum == 0xFFu)
         return 0xFF; /* ~0xFF would be 0x00, which means "not computed" */
     return (uint8_t)(~sum & 0xFFu);
+}
+
+static uint64_t byte_sum(const uint8_t *p, size_t len)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum += p[i];
+    return sum;
+}
+
+/* Section 2.2: one's-complement sum with end-around carry, checksum byte counted as 0x00. */
+uint8_t fv2g_frame_checksum(const uint8_t *frame, size_t len)
+{
+    uint64_t sum = byte_sum(frame, len);
+    if (len >= 2)
+        sum -= frame[len - 2];
+    return fold_checksum(sum);
 }
 
 int32_t fv2g_frame_encode(uint8_t module_id, uint8_t sub_id, uint8_t request_id,
@@ -55,13 +91,106 @@ int32_t fv2g_frame_encode(uint8_t module_id, uint8_t sub_id, uint8_t request_id,
     return (int32_t)total;
 }
 
+/* ---- running sums (decoder only) ---- */
+
+static uint32_t sums_ring(const fv2g_decoder *dec)
+{
+    return dec->frame_cap + 1;
+}
+
+/* Ring index of a covered stream offset (sums_to - frame_cap <= at <= sums_to). */
+static uint32_t sums_index(const fv2g_decoder *dec, uint64_t at)
+{
+    uint32_t back = (uint32_t)(dec->sums_to - at);
+    return dec->sums_at_to >= back ? dec->sums_at_to - back : dec->sums_at_to + sums_ring(dec) - back;
+}
+
+/* 1 if the running sum at stream offset `at` is known (then a candidate there can use it). */
+static int sums_cover(const fv2g_decoder *dec, uint64_t at)
+{
+    return dec->sums_valid && at >= dec->sums_from && at <= dec->sums_to
+           && dec->sums_to - at <= dec->frame_cap;
+}
+
+static void sums_restart(fv2g_decoder *dec, uint64_t at)
+{
+    dec->sums_valid = 1;
+    dec->sums_from = at;
+    dec->sums_to = at;
+    dec->sums_at_to = 0;
+    dec->sums[0] = 0;
+}
+
+/* Extends the running sums to offset `to`; p[0] is the byte at stream offset `at`, which is
+ * covered, and p holds every byte up to `to` (to - at <= frame_cap). */
+static inline __attribute__((always_inline)) void sums_extend(fv2g_decoder *dec, const uint8_t *p, uint64_t at, uint64_t to)
+{
+    if (to <= dec->sums_to)
+        return;
+    uint32_t ring = sums_ring(dec);
+    uint32_t i = dec->sums_at_to;
+    uint32_t acc = dec->sums[i];
+    const uint8_t *q = p + (dec->sums_to - at);
+    size_t left = (size_t)(to - dec->sums_to);
+    dec->work.summed_bytes += left;
+    while (left > 0) {
+        if (i == ring - 1) { /* wrap */
+            acc += *q++;
+            dec->sums[0] = acc;
+            i = 0;
+            left--;
+            continue;
+        }
+        size_t run = ring - 1 - i < left ? ring - 1 - i : left;
+        uint32_t *w = dec->sums + i + 1;
+        for (size_t k = 0; k < run; k++) {
+            acc += q[k];
+            w[k] = acc;
+        }
+        q += run;
+        i += (uint32_t)run;
+        left -= run;
+    }
+    dec->sums_at_to = i;
+    dec->sums_to = to;
+}
+
+/* Section 2.2 check of a complete candidate p[0..total) at stream offset `at`. A candidate
+ * inside known running sums costs only the bytes past them; a fresh one is summed directly
+ * (valid traffic stays on this path) and, if rejected, leaves its running sums behind for the
+ * candidates that start inside it. */
+static inline __attribute__((always_inline)) int checksum_matches(fv2g_decoder *dec, const uint8_t *p, uint64_t at, uint32_t total,
+                            uint8_t received)
+{
+    uint64_t sum;
+    int fresh = !sums_cover(dec, at);
+    if (fresh) {
+        sum = byte_sum(p, total);
+        dec->work.summed_bytes += total;
+    } else {
+        sums_extend(dec, p, at, at + total);
+        sum = (uint32_t)(dec->sums[sums_index(dec, at + total)] - dec->sums[sums_index(dec, at)]);
+    }
+    if (fold_checksum(sum - received) == received)
+        return 1;
+    if (fresh) {
+        sums_restart(dec, at);
+        sums_extend(dec, p, at, at + total);
+    }
+    return 0;
+}
+
 /* Verdict on a candidate starting with 0xC0 of which `avail` bytes are present.
  * > 0: the candidate is a complete valid frame of that many bytes.
  * == 0: more bytes are needed; *need is the total required.
- * < 0: rejected, a status code. */
-static int32_t judge_candidate(const uint8_t *p, size_t avail, uint32_t max_payload,
-                               int accept_zero_checksum, uint32_t *need)
+ * < 0: rejected, a status code.
+ * dec == NULL: a single frame (plain checksum); otherwise p[0] is at stream offset `at`. */
+static inline __attribute__((always_inline)) int32_t judge_candidate(const uint8_t *p, size_t avail, uint32_t max_payload,
+                               int accept_zero_checksum, uint32_t *need,
+                               fv2g_decoder *dec, uint64_t at)
 {
+    if (dec != NULL)
+        dec->work.checks++;
     if (avail < FV2G_FRAME_HEADER_BYTES) {
         *need = FV2G_FRAME_HEADER_BYTES;
         return 0;
@@ -79,9 +208,9 @@ static int32_t judge_candidate(const uint8_t *p, size_t avail, uint32_t max_payl
     uint8_t received = p[total - 2];
     if (received == FV2G_CHECKSUM_NONE)
         return accept_zero_checksum ? (int32_t)total : FV2G_ERR_UNCHECKED_REFUSED;
-    if (fv2g_frame_checksum(p, total) != received)
-        return FV2G_ERR_BAD_CHECKSUM;
-    return (int32_t)total;
+    int ok = dec == NULL ? fv2g_frame_checksum(p, total) == received
+                         : checksum_matches(dec, p, at, total, received);
+    return ok ? (int32_t)total : FV2G_ERR_BAD_CHECKSUM;
 }
 
 int32_t fv2g_frame_parse(const uint8_t *data, size_t len, uint32_t max_payload,
@@ -94,7 +223,7 @@ int32_t fv2g_frame_parse(const uint8_t *data, size_t len, uint32_t max_payload,
         return FV2G_ERR_TRUNCATED;
     if (data[0] != FV2G_FRAME_START)
         return FV2G_ERR_BAD_START_MARKER;
-    int32_t verdict = judge_candidate(data, len, max_payload, accept_zero_checksum, &need);
+    int32_t verdict = judge_candidate(data, len, max_payload, accept_zero_checksum, &need, NULL, 0);
     if (verdict == 0)
         return FV2G_ERR_TRUNCATED;
     if (verdict < 0)
@@ -110,15 +239,21 @@ int32_t fv2g_frame_parse(const uint8_t *data, size_t len, uint32_t max_payload,
     return FV2G_OK;
 }
 
+/* ---- streaming decoder ---- */
+
 fv2g_decoder *fv2g_decoder_new(uint32_t max_payload, int accept_zero_checksum)
 {
     if (max_payload > FV2G_FRAME_WIRE_MAX_PAYLOAD)
         return NULL;
-    fv2g_decoder *dec = malloc(sizeof(*dec) + max_payload + FV2G_FRAME_OVERHEAD_BYTES);
+    uint32_t frame_cap = max_payload + FV2G_FRAME_OVERHEAD_BYTES;
+    size_t ring_bytes = ((size_t)frame_cap + 1) * sizeof(uint32_t);
+    fv2g_decoder *dec = malloc(sizeof(*dec) + ring_bytes + 2 * (size_t)frame_cap);
     if (dec == NULL)
         return NULL;
     dec->max_payload = max_payload;
     dec->accept_zero_checksum = accept_zero_checksum ? 1 : 0;
+    dec->frame_cap = frame_cap;
+    dec->buf = (uint8_t *)dec->sums + ring_bytes;
     fv2g_decoder_reset(dec);
     return dec;
 }
@@ -130,8 +265,13 @@ void fv2g_decoder_free(fv2g_decoder *dec)
 
 void fv2g_decoder_reset(fv2g_decoder *dec)
 {
+    dec->head = 0;
     dec->pending = 0;
+    dec->sums_valid = 0;
+    dec->sums_from = dec->sums_to = 0;
+    dec->sums_at_to = 0;
     memset(&dec->stats, 0, sizeof(dec->stats));
+    memset(&dec->work, 0, sizeof(dec->work));
 }
 
 uint32_t fv2g_decoder_pending(const fv2g_decoder *dec)
@@ -142,6 +282,11 @@ uint32_t fv2g_decoder_pending(const fv2g_decoder *dec)
 void fv2g_decoder_get_stats(const fv2g_decoder *dec, fv2g_decoder_stats *out)
 {
     *out = dec->stats;
+}
+
+void fv2g_decoder_get_work(const fv2g_decoder *dec, fv2g_decoder_work *out)
+{
+    *out = dec->work;
 }
 
 static void count_rejection(fv2g_decoder *dec, int32_t verdict)
@@ -160,19 +305,35 @@ static void count_rejection(fv2g_decoder *dec, int32_t verdict)
     dec->stats.garbage_bytes++; /* the candidate's start marker */
 }
 
-/* Keeps buf from the first 0xC0 in src[0..n) on (src points into buf); the rest is garbage. */
-static void rebase_buffer(fv2g_decoder *dec, const uint8_t *src, size_t n)
+/* The first 0xC0 in p[0..n), or NULL; in valid traffic it is p[0], so look there first. */
+static inline const uint8_t *find_start(const uint8_t *p, size_t n)
 {
-    const uint8_t *start = n ? memchr(src, FV2G_FRAME_START, n) : NULL;
+    if (n == 0)
+        return NULL;
+    if (p[0] == FV2G_FRAME_START)
+        return p;
+    return n > 1 ? memchr(p + 1, FV2G_FRAME_START, n - 1) : NULL;
+}
+
+/* Drops n held bytes (an emitted frame, or a rejected start marker) and moves the head to the
+ * next 0xC0 among the rest; the bytes before it are garbage. */
+static void drop_front(fv2g_decoder *dec, uint32_t n)
+{
+    const uint8_t *rest = dec->buf + dec->head + n;
+    uint32_t left = dec->pending - n;
+    const uint8_t *start = find_start(rest, left);
     if (start == NULL) {
-        dec->stats.garbage_bytes += n;
+        dec->work.scanned_bytes += left;
+        dec->stats.garbage_bytes += left;
+        dec->head = 0;
         dec->pending = 0;
         return;
     }
-    size_t skipped = (size_t)(start - src);
+    uint32_t skipped = (uint32_t)(start - rest);
+    dec->work.scanned_bytes += skipped + 1;
     dec->stats.garbage_bytes += skipped;
-    dec->pending = (uint32_t)(n - skipped);
-    memmove(dec->buf, start, dec->pending);
+    dec->head += n + skipped;
+    dec->pending = left - skipped;
 }
 
 /* Appends one accepted frame to the batch; returns 0 if it does not fit. */
@@ -203,58 +364,82 @@ size_t fv2g_decoder_feed(fv2g_decoder *dec, const uint8_t *data, size_t len,
                          fv2g_frame_batch *out)
 {
     size_t pos = 0;
+    const uint64_t base = dec->stats.bytes_in; /* stream offset of data[0] */
     out->count = 0;
     out->full = 0;
     out->payload_used = 0;
     if (len == 0)
         data = NULL;
+    /* Running sums over bytes that are not held here may describe another caller's buffer
+     * (after a full batch the rest of the input is passed again, by contract only). */
+    if (dec->pending == 0)
+        dec->sums_valid = 0;
 
     for (;;) {
         uint32_t need = 0;
         if (dec->pending > 0) {
             /* A candidate straddles feed calls: grow it from the input as far as needed. */
-            int32_t verdict = judge_candidate(dec->buf, dec->pending, dec->max_payload,
-                                              dec->accept_zero_checksum, &need);
+            uint8_t *cand = dec->buf + dec->head;
+            int32_t verdict = judge_candidate(cand, dec->pending, dec->max_payload,
+                                              dec->accept_zero_checksum, &need,
+                                              dec, base + pos - dec->pending);
             if (verdict == 0) {
                 size_t take = need - dec->pending;
                 if (take > len - pos)
                     take = len - pos;
                 if (take == 0)
                     break;
-                memcpy(dec->buf + dec->pending, data + pos, take);
+                if (dec->head + need > 2 * dec->frame_cap) {
+                    memmove(dec->buf, cand, dec->pending);
+                    dec->work.copied_bytes += dec->pending;
+                    dec->head = 0;
+                }
+                memcpy(dec->buf + dec->head + dec->pending, data + pos, take);
+                dec->work.copied_bytes += take;
                 dec->pending += (uint32_t)take;
                 pos += take;
                 continue;
             }
             if (verdict > 0) {
-                if (!emit(dec, dec->buf, (uint32_t)verdict, out))
+                if (!emit(dec, cand, (uint32_t)verdict, out))
                     break;
-                rebase_buffer(dec, dec->buf + verdict, dec->pending - (uint32_t)verdict);
+                drop_front(dec, (uint32_t)verdict);
             } else {
                 /* Resume the search at the byte after this candidate's start marker. */
                 count_rejection(dec, verdict);
-                rebase_buffer(dec, dec->buf + 1, dec->pending - 1);
+                drop_front(dec, 1);
+            }
+            if (dec->pending > 0 && dec->pending <= pos) {
+                /* The held candidate came whole from this input: go on reading it there
+                 * (the data path finds its start marker again, at pos). */
+                pos -= dec->pending;
+                dec->pending = 0;
+                dec->head = 0;
             }
             continue;
         }
 
         if (pos == len)
             break;
-        const uint8_t *start = memchr(data + pos, FV2G_FRAME_START, len - pos);
+        const uint8_t *start = find_start(data + pos, len - pos);
         if (start == NULL) {
+            dec->work.scanned_bytes += len - pos;
             dec->stats.garbage_bytes += len - pos;
             pos = len;
             break;
         }
         size_t at = (size_t)(start - data);
+        dec->work.scanned_bytes += at - pos + 1;
         dec->stats.garbage_bytes += at - pos;
         pos = at;
         int32_t verdict = judge_candidate(data + pos, len - pos, dec->max_payload,
-                                          dec->accept_zero_checksum, &need);
+                                          dec->accept_zero_checksum, &need, dec, base + pos);
         if (verdict == 0) {
             /* Incomplete: the tail is shorter than one frame, so it fits the buffer. */
+            dec->head = 0;
             dec->pending = (uint32_t)(len - pos);
             memcpy(dec->buf, data + pos, dec->pending);
+            dec->work.copied_bytes += dec->pending;
             pos = len;
             break;
         }

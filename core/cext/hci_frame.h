@@ -58,6 +58,14 @@ typedef struct {
 } fv2g_decoder_stats;
 /* Invariant: bytes_in == frame_bytes + garbage_bytes + pending bytes. */
 
+/* Work done so far, for tests that check the decoder stays linear in its input. */
+typedef struct {
+    uint64_t checks;           /* candidate verdicts asked for (complete or not) */
+    uint64_t scanned_bytes;    /* bytes searched for a start marker */
+    uint64_t summed_bytes;     /* bytes read to compute checksums */
+    uint64_t copied_bytes;     /* bytes copied or moved inside the candidate buffer */
+} fv2g_decoder_work;
+
 /* Caller-owned output arrays for one decode call (struct of arrays, `capacity` entries each). */
 typedef struct {
     uint32_t capacity;
@@ -76,12 +84,15 @@ typedef struct {
 
 typedef struct fv2g_decoder fv2g_decoder;
 
-/* The only allocation: the decoder and its max_payload + 8 byte candidate buffer. */
+/* The only allocation: the decoder, its running-sum ring ((max_payload + 9) * 4 bytes) and its
+ * candidate buffer (2 * (max_payload + 8) bytes). Decoding stays linear in the input however
+ * the stream is cut and whatever it holds (see hci_frame.c and fv2g_decoder_work). */
 fv2g_decoder *fv2g_decoder_new(uint32_t max_payload, int accept_zero_checksum);
 void fv2g_decoder_free(fv2g_decoder *dec);
 void fv2g_decoder_reset(fv2g_decoder *dec);
 uint32_t fv2g_decoder_pending(const fv2g_decoder *dec);
 void fv2g_decoder_get_stats(const fv2g_decoder *dec, fv2g_decoder_stats *out);
+void fv2g_decoder_get_work(const fv2g_decoder *dec, fv2g_decoder_work *out);
 
 /* Feeds len bytes (len may be 0). Decodes as many frames as fit into `out` and returns the
  * number of input bytes consumed. If out->full is 0 all input was consumed; otherwise call
