@@ -291,36 +291,10 @@ class Journal:
         return [sid for (sid,) in rows]
 
     def close_crashed_sessions(self, cause: StopCause = StopCause.PROCESS_CRASH) -> list[SessionSummary]:
-        """Close every session a dead process left open (issue #10 item 10). Call it when a
-        station starts, before it records anything: an open session then cannot be running.
+        """Close every session a dead process left open (journal_recovery.py)."""
+        from .journal_recovery import close_crashed_sessions
 
-        Each gets a SessionFinished with `cause` whose timestamp is that of the session's last
-        record (so ended_at = last record), energies = last meter sample minus the first (the
-        session's start sample), SoC from the first and last samples. Only appended: no record
-        stored before is changed. Returns the closed sessions' summaries."""
-        closed = []
-        for sid in self.open_session_ids():
-            last = self._x(
-                "SELECT timestamp, evse_index FROM events WHERE session_id=? ORDER BY seq DESC LIMIT 1", (sid,)
-            ).fetchone()
-            if last is None:  # a row without events (not written by record()): use the row itself
-                last = self._x("SELECT started_at, evse_index FROM sessions WHERE session_id=?", (sid,)).fetchone()
-            meters = self._x(
-                "SELECT energy_import_Wh, energy_export_Wh, soc_pct FROM meter_values WHERE session_id=?"
-                " ORDER BY seq", (sid,)
-            ).fetchall()
-            first, final = (meters[0], meters[-1]) if meters else ((0.0, 0.0, None), (0.0, 0.0, None))
-            ts = datetime.fromisoformat(last[0])
-            detail = (f"the station process ended without closing the session; closed at the next start, "
-                      f"ended_at = last record ({last[0]}), energy from {len(meters)} meter sample(s)")
-            self.record(ev.SessionFinished(
-                session_id=sid, timestamp=ts, evse_index=last[1], cause=cause, detail=detail,
-                energy_import_Wh=round(final[0] - first[0], 3),
-                energy_export_Wh=round(final[1] - first[1], 3),
-                start_soc_pct=first[2], end_soc_pct=final[2],
-            ))
-            closed.append(self.session(sid))
-        return closed
+        return close_crashed_sessions(self, cause)
 
     # ------------------------------------------------------------------ reading
 

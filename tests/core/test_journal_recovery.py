@@ -122,10 +122,11 @@ def test_station_start_closes_a_session_left_open_by_a_killed_writer(tmp_path, v
     s = j.session("open")
     assert s.finished and s.stop_cause == "process_crash" and s.evse_index == 2
     assert s.ended_at == open_events[-1].timestamp  # ended_at = the last record
-    assert s.energy_import_Wh == pytest.approx(samples[-1].energy_import_Wh - samples[0].energy_import_Wh)
+    assert s.energy_import_Wh == pytest.approx(samples[-1].energy_import_Wh - samples[0].energy_import_Wh, abs=1e-3)
     assert s.start_soc_pct == samples[0].soc_pct and s.end_soc_pct == samples[-1].soc_pct
     assert s.protocol == "iso2"
     assert "without closing" in s.stop_detail
+    assert s.energy_incomplete  # what flowed after the last sample is unknown
     done = j.session("done")
     assert done.stop_cause == "ev_stop" and done.energy_import_Wh == 500.0
     j.close()
@@ -193,6 +194,6 @@ def test_station_killed_mid_charge_is_closed_as_process_crash_at_the_next_start(
     j = Journal(path)
     s = j.session(sid)
     assert s.stop_cause == "process_crash" and s.ended_at == last_event.timestamp
-    assert s.energy_import_Wh == pytest.approx(samples[-1].energy_import_Wh - samples[0].energy_import_Wh)
+    assert s.energy_import_Wh == pytest.approx(samples[-1].energy_import_Wh - samples[0].energy_import_Wh, abs=1e-3)
     assert s.energy_import_Wh > 0
     j.close()
