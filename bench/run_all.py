@@ -17,6 +17,7 @@ def main() -> int:
     scripts = sorted(ROOT.glob("bench/bench_*.py")) + sorted(ROOT.glob("plugins/*/bench/bench_*.py"))
     scripts.append(ROOT / "bench" / "exi.py")  # EXI codec figures (issue #18)
     scripts.append(ROOT / "bench" / "josev_exi.py")  # Josev codec figures, for the ratio (issue #18)
+    scripts.append(ROOT / "bench" / "stop_paths.py")  # fault -> de-energised per stop path (README)
     if not scripts:
         print("no benchmarks found")
         return 1
