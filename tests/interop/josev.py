@@ -8,7 +8,12 @@ working directory; each run gets an empty working directory, so only what we set
   SECC:  PROTOCOLS, AUTH_MODES, SECC_ENFORCE_TLS, FREE_CHARGING_SERVICE, STANDBY_ALLOWED, ...
   EVCC:  EVCC_CONFIG_PATH -> a JSON file (supportedProtocols, supportedEnergyServices,
          energyTransferMode, useTls, enforceTls, isCertInstallNeeded, chargeLoopCycle, ...)
-The SECC runs until stopped (SIGINT); the EVCC exits by itself after SessionStop.
+The SECC runs until stopped (SIGINT); the EVCC exits by itself after SessionStop (and hangs
+after giving up on SDP, which run_pair detects in its log).
+
+Both start through josev_launch.py, which scales Josev's per-message receive timeouts by
+TIMEOUT_SCALE (Josev's Java codec is too slow on a loaded 2-core machine for a 0.25 s
+CurrentDemandRes timeout between two Josev processes); pass timeout_scale=1 for Josev as is.
 """
 from __future__ import annotations
 
@@ -25,6 +30,12 @@ import attrs
 
 from josev_log import LoggedMessage, parse_josev_log
 from josev_netns import veth_link
+from wire import Capture
+
+LAUNCHER = Path(__file__).with_name("josev_launch.py")
+TIMEOUT_SCALE = 4.0
+# Josev's EVCC logs this and then idles forever instead of exiting.
+EVCC_GAVE_UP = "maximum number of SDP retry cycles"
 from josev_oracle import josev_python, josev_venv
 
 # Josev's Protocol enum names (PROTOCOLS / supportedProtocols).
@@ -69,11 +80,11 @@ class EvccSettings:
         }
 
 
-def common_env(iface: str, pki_path: Path | None) -> dict[str, str]:
+def common_env(iface: str, pki_path: Path | None, timeout_scale: float = TIMEOUT_SCALE) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
     env.update({
         "NETWORK_INTERFACE": iface, "LOG_LEVEL": "DEBUG", "MESSAGE_LOG_JSON": "True",
-        "MESSAGE_LOG_EXI": "True", "PYTHONUNBUFFERED": "1",
+        "MESSAGE_LOG_EXI": "True", "PYTHONUNBUFFERED": "1", "JOSEV_TIMEOUT_SCALE": str(timeout_scale),
     })
     if pki_path is not None:
         env["PKI_PATH"] = str(pki_path).rstrip("/") + "/"
@@ -106,12 +117,11 @@ class JosevProcess:
 
     def start(self) -> "JosevProcess":
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        module = {"secc": "iso15118.secc.main", "evcc": "iso15118.evcc.main"}[self.role]
         with open(self.log_path, "wb") as log:
             # `ip netns exec` execs the interpreter, so proc.pid is Josev's own process; a new
             # session lets stop() reach the JVM that py4j starts as its child.
             self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, str(josev_python()), "-m", module],
+                ["ip", "netns", "exec", self.ns, str(josev_python()), str(LAUNCHER), self.role],
                 cwd=self.run_dir, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
@@ -134,12 +144,20 @@ class JosevProcess:
                                    f"log {self.log_path}")
             time.sleep(0.05)
 
-    def wait(self, timeout_s: float) -> int:
-        try:
-            return self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise RuntimeError(f"Josev {self.role} still running after {timeout_s:.0f} s; log {self.log_path}")
+    def wait(self, timeout_s: float, gave_up: str | None = None) -> int:
+        """The exit status; raises if the process is still running after timeout_s or logs
+        `gave_up` (then it is stopped, and the error quotes that log line)."""
+        deadline = time.monotonic() + timeout_s
+        while (rc := self.proc.poll()) is None:
+            if gave_up and gave_up in (text := self.log_text()):
+                self.stop()
+                line = next(ln for ln in text.splitlines() if gave_up in ln)
+                raise RuntimeError(f"Josev {self.role} gave up: {line[:300]}; log {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Josev {self.role} still running after {timeout_s:.0f} s; log {self.log_path}")
+            time.sleep(0.1)
+        return rc
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -153,19 +171,19 @@ class JosevProcess:
 
 
 def start_secc(ns: str, iface: str, settings: SeccSettings, run_dir: Path,
-               pki_path: Path | None = None) -> JosevProcess:
-    env = {**common_env(iface, pki_path), **settings.env()}
+               pki_path: Path | None = None, timeout_scale: float = TIMEOUT_SCALE) -> JosevProcess:
+    env = {**common_env(iface, pki_path, timeout_scale), **settings.env()}
     proc = JosevProcess("secc", ns, env, run_dir / "secc").start()
     proc.wait_for_log("UDP server started at address", timeout_s=60)
     return proc
 
 
 def start_evcc(ns: str, iface: str, settings: EvccSettings, run_dir: Path,
-               pki_path: Path | None = None) -> JosevProcess:
+               pki_path: Path | None = None, timeout_scale: float = TIMEOUT_SCALE) -> JosevProcess:
     cfg = run_dir / "evcc" / "evcc_config.json"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(json.dumps(settings.config(), indent=1))
-    env = {**common_env(iface, pki_path), "EVCC_CONFIG_PATH": str(cfg)}
+    env = {**common_env(iface, pki_path, timeout_scale), "EVCC_CONFIG_PATH": str(cfg)}
     return JosevProcess("evcc", ns, env, run_dir / "evcc").start()
 
 
@@ -176,23 +194,33 @@ class PairRun:
     secc: list[LoggedMessage]
     evcc: list[LoggedMessage]
     run_dir: Path
+    capture: Path  # every IPv6 frame on the EVCC's interface (wire.read_capture)
 
     def names(self, side: str, direction: str) -> list[str]:
         return [m.name for m in getattr(self, side) if m.direction == direction]
 
 
 def run_pair(secc_settings: SeccSettings, evcc_settings: EvccSettings, run_dir: Path,
-             pki_path: Path | None = None, timeout_s: float = 150.0) -> PairRun:
+             pki_path: Path | None = None, timeout_s: float = 150.0,
+             timeout_scale: float = TIMEOUT_SCALE) -> PairRun:
     """Start the SECC in one namespace, then the EVCC in the other; wait for the EVCC to finish
-    (it exits after SessionStop or on an error), stop the SECC, parse both logs."""
+    (it exits after SessionStop or on an error), stop the SECC, parse both logs. The EVCC's
+    interface is captured from before its first frame to the end."""
+    run_dir.mkdir(parents=True, exist_ok=True)
     with veth_link() as link:
-        secc = start_secc(link.secc.ns, link.secc.iface, secc_settings, run_dir, pki_path)
+        secc = start_secc(link.secc.ns, link.secc.iface, secc_settings, run_dir, pki_path, timeout_scale)
         try:
-            evcc = start_evcc(link.evcc.ns, link.evcc.iface, evcc_settings, run_dir, pki_path)
+            cap = Capture(link.evcc.ns, link.evcc.iface, run_dir / "evcc-wire.hex").start()
             try:
-                rc = evcc.wait(timeout_s)
+                evcc = start_evcc(link.evcc.ns, link.evcc.iface, evcc_settings, run_dir, pki_path,
+                                  timeout_scale)
+                try:
+                    rc = evcc.wait(timeout_s, gave_up=EVCC_GAVE_UP)
+                finally:
+                    evcc.stop()
             finally:
-                evcc.stop()
+                cap.stop()
         finally:
             secc.stop()
-    return PairRun(evcc_rc=rc, secc=secc.messages(), evcc=evcc.messages(), run_dir=run_dir)
+    return PairRun(evcc_rc=rc, secc=secc.messages(), evcc=evcc.messages(), run_dir=run_dir,
+                   capture=cap.out)

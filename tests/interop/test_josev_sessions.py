@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import josev as J
+import wire
 from josev_log import LoggedMessage
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns]
@@ -71,6 +72,32 @@ def test_josev_evcc_charges_from_josev_secc(scenario, pki, tmp_path):
     assert [m.exi for m in secc_tx] == [m.exi for m in evcc_rx], where
     for sent, got in zip(evcc_tx + secc_tx, secc_rx + evcc_rx):
         assert sent.json == got.json, f"{sent.name}: sent {sent.json} but peer decoded {got.json} {where}"
-    if tls:
-        secc_log = (run.run_dir / "secc" / "secc.log").read_text()
-        assert "Security: TLS , Transport: TCP" in secc_log and "TLS server started" in secc_log, where
+    check_wire(run, tls, evcc_tx, secc_tx)
+
+
+def check_wire(run: J.PairRun, tls: bool, evcc_tx: list[LoggedMessage], secc_tx: list[LoggedMessage]) -> None:
+    """The capture on the EVCC's veth end agrees with the logs: SDP went to ff02::1 port 15118
+    asking for the right security, and the TCP streams carry exactly the logged EXI as V2GTP
+    (plaintext over TCP; over TLS only TLS records, none of the logged EXI in the clear)."""
+    where = f"(capture {run.capture})"
+    segments, datagrams = wire.read_capture(run.capture)
+    sdp_reqs = [d for d in datagrams if d.dport == 15118 and d.payload[:4] == bytes.fromhex("01fe9000")]
+    assert sdp_reqs and all(d.dst == "ff02::1" for d in sdp_reqs), where
+    assert sdp_reqs[-1].payload[8:10] == (b"\x00\x00" if tls else b"\x10\x00"), where  # security, TCP
+    up, down = wire.tcp_stream(segments, "fe80::2"), wire.tcp_stream(segments, "fe80::1")
+    if not tls:
+        # Payloads only: -20 uses its own V2GTP payload types (0x8002.. for the main stream).
+        assert [p for _, p in wire.v2gtp_messages(up)] == [m.exi for m in evcc_tx], where
+        assert [p for _, p in wire.v2gtp_messages(down)] == [m.exi for m in secc_tx], where
+        assert all(t == wire.V2GTP_EXI for t, _ in wire.v2gtp_messages(up)[:1]), f"SAP not 0x8001 {where}"
+        return
+    assert up[:1] == b"\x16" and down[:1] == b"\x16", f"TLS handshake record expected {where}"
+    assert not any(m.exi in up for m in evcc_tx) and not any(m.exi in down for m in secc_tx), where
+
+
+def test_harness_reports_a_session_that_fails(tmp_path):
+    """The negative case: an EVCC offering only DIN to a SECC that speaks only -2 fails the
+    handshake; the harness stops the EVCC (which would idle forever) and says why."""
+    with pytest.raises(RuntimeError, match="Josev evcc gave up"):
+        J.run_pair(J.SeccSettings(protocols=(J.ISO2,)), J.EvccSettings(protocols=(J.DIN,)), tmp_path,
+                   timeout_s=60)
