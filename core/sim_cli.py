@@ -165,6 +165,10 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
     except SimulationError as exc:
         console.done()
         raise click.ClickException(str(exc)) from None
+    except _start_errors() as exc:  # a driver or the journal failed at start: one line naming it
+        console.done()
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
     console.done()
     for text in format_summary(result):
         click.echo(text)
@@ -255,7 +259,19 @@ def evse_command(pm, config, socket_path, speed, sessions) -> None:
         finally:
             await station.stop()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except _start_errors() as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
+def _start_errors() -> tuple[type[Exception], ...]:
+    """Errors of a station that cannot start (their messages name the key), imported lazily."""
+    from .evse.station import StationError
+    from .journal import JournalError
+
+    return (StationError, JournalError)
 
 
 @click.command("ev")

@@ -147,3 +147,18 @@ def test_simulate_refuses_an_unwritable_journal_or_report_option_in_one_line(cli
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     lines = _error_lines(result.output)
     assert len(lines) == 1 and lines[0].startswith(f"{option} {str(target)!r}: "), result.output
+
+
+def test_a_driver_that_fails_to_start_is_one_line_naming_the_key(cli, tmp_path):
+    """What only fails at start (a serial port that is not there) passes the check (the check
+    touches no hardware) and then stops the command with one line naming the key."""
+    path = _write(tmp_path, "serial", '[evse]\ncharge_mode = "DC"\n[board]\npower_meter = "serial"\n'
+                                      '[board.options.serial]\nport = "/dev/nonexistent-freev2g-tty"\n')
+    assert CliRunner().invoke(cli, ["config", "check", str(path)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["simulate", "--config", str(path), "--speed", "max", "--quiet"])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = _error_lines(result.output)
+    assert len(lines) == 1 and "board.power_meter = 'serial'" in lines[0], result.output
+    assert "/dev/nonexistent-freev2g-tty" in lines[0]
