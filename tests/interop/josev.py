@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,20 @@ def run_pair(secc_settings: SeccSettings, evcc_settings: EvccSettings, run_dir: 
             secc.stop()
     return PairRun(evcc_rc=rc, secc=secc.messages(), evcc=evcc.messages(), run_dir=run_dir,
                    capture=cap.out)
+
+
+@contextmanager
+def josev_peer(role: str, settings: SeccSettings | EvccSettings, run_dir: Path,
+               pki_path: Path | None = None, timeout_scale: float = TIMEOUT_SCALE):
+    """A Josev SECC (role "secc") or EVCC ("evcc") on one end of a fresh veth link, for a test
+    that runs freev2g's counterpart in the other namespace (link.evcc.ns for a Josev SECC,
+    link.secc.ns for a Josev EVCC; addresses fe80::1 SECC side, fe80::2 EVCC side).
+    Yields (link, process); the SECC is listening for SDP when this yields."""
+    with veth_link() as link:
+        side = link.secc if role == "secc" else link.evcc
+        start = start_secc if role == "secc" else start_evcc
+        proc = start(side.ns, side.iface, settings, run_dir, pki_path, timeout_scale)
+        try:
+            yield link, proc
+        finally:
+            proc.stop()
