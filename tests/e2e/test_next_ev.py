@@ -23,6 +23,7 @@ import time
 import pytest
 
 RUN_CLI = "import sys; from freev2g.cli import main; main(sys.argv[1:])"
+SPEED = "5"  # the EV's 0.25 s message timeouts are 50 ms of wall time: room on a loaded machine
 
 
 class EvseProcess:
@@ -102,7 +103,7 @@ def de_energised(sock_path) -> dict | None:
 
 def run_ev(sock, car, timeout_s: float = 120.0) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", RUN_CLI, "ev", "--config", str(car), "--socket", str(sock),
-                           "--speed", "10"], capture_output=True, text=True, timeout=timeout_s)
+                           "--speed", SPEED], capture_output=True, text=True, timeout=timeout_s)
 
 
 @pytest.mark.slow
@@ -114,10 +115,10 @@ def test_one_ev_process_after_another_including_one_killed_mid_charge(tmp_path):
                        '[evse]\ncharge_mode = "DC"\ndisable_authentication = true\n'
                        '[board.options.sim.battery]\nsoc_pct = 78\n')
     cars = {}
-    for name, target in (("first", 80), ("killed", 95), ("third", 83)):
+    for name, target in (("first", 80), ("killed", 95), ("third", 82)):
         cars[name] = tmp_path / f"{name}.toml"
         cars[name].write_text(f"[battery]\nstart_soc_pct = 78\ntarget_soc_pct = {target}\n")
-    evse = EvseProcess(["--config", str(station), "--socket", str(sock), "--speed", "10"])
+    evse = EvseProcess(["--config", str(station), "--socket", str(sock), "--speed", SPEED])
     try:
         evse.wait_line("ready on")
 
@@ -129,7 +130,7 @@ def test_one_ev_process_after_another_including_one_killed_mid_charge(tmp_path):
 
         # 2. The next EV starts charging; its process is killed with SIGKILL mid-charge.
         killed = subprocess.Popen([sys.executable, "-c", RUN_CLI, "ev", "--config", str(cars["killed"]), "--socket",
-                                   str(sock), "--speed", "10"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                   str(sock), "--speed", SPEED], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             wait_for(lambda: len(rows(journal, "SELECT 1 FROM sessions")) == 2 and rows(
                 journal, "SELECT COUNT(*) FROM meter_values WHERE session_id=(SELECT session_id FROM sessions "
