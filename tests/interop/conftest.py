@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-# Helpers (josev_oracle.py, josev.py, josev_netns.py) next to the tests; pytest runs with
+# Helpers (josev_*.py) next to the tests; pytest runs with
 # --import-mode=importlib.
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -31,7 +31,7 @@ import attrs
 
 from josev_log import LoggedMessage, parse_josev_log
 from josev_netns import veth_link
-from wire import Capture
+from josev_wire import Capture
 
 LAUNCHER = Path(__file__).with_name("josev_launch.py")
 TIMEOUT_SCALE = 4.0
@@ -195,7 +195,7 @@ class PairRun:
     secc: list[LoggedMessage]
     evcc: list[LoggedMessage]
     run_dir: Path
-    capture: Path  # every IPv6 frame on the EVCC's interface (wire.read_capture)
+    capture: Path  # every IPv6 frame on the EVCC's interface (josev_wire.read_capture)
 
     def names(self, side: str, direction: str) -> list[str]:
         return [m.name for m in getattr(self, side) if m.direction == direction]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import josev as J
-import wire
+import josev_wire as wire
 from josev_log import LoggedMessage
 
 pytestmark = [pytest.mark.interop, pytest.mark.netns]
