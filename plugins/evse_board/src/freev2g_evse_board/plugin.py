@@ -32,6 +32,26 @@ def _check_sim_options(kind: str):
     return check
 
 
+def _check_serial_options(kind: str):
+    """`check_options` of the serial drivers: their own option check (no port is opened) and,
+    for the power supply, the capabilities it will declare from `power_supply` options."""
+
+    def check(options: dict, where: str):
+        from freev2g.boards import PowerSupplyCapabilities
+
+        from .serialboard.driver import _PSU_DEFAULTS, check_options
+
+        cfg = check_options(options, where)
+        if kind != "power_supply":
+            return None
+        try:
+            return PowerSupplyCapabilities(**{**_PSU_DEFAULTS, **dict(cfg.get("power_supply", {}))})
+        except TypeError as exc:
+            raise ValueError(f"{where}.power_supply: {exc}") from None
+
+    return check
+
+
 @hookimpl
 def freev2g_register_boards(registry):
     for kind in SIM_KINDS:
@@ -48,6 +68,7 @@ def freev2g_register_boards(registry):
             "serial",
             make_serial_factory(kind),
             description="microcontroller board over UART (options: port, baudrate, heartbeat_timeout_s)",
+            check_options=_check_serial_options(kind),
         )
 
 
