@@ -20,10 +20,17 @@ import josev as J  # noqa: E402
 from test_josev_sessions import SCENARIOS  # noqa: E402
 
 FIXTURES = Path(__file__).with_name("fixtures")
+# Sessions captured for fixtures only (not run in make test): -20 AC covers the AC namespace.
+EXTRA = {
+    "iso20_ac_eim_tcp": (J.SeccSettings(protocols=(J.ISO20_AC,)),
+                         J.EvccSettings(protocols=(J.ISO20_AC,), energy_services=("AC",)),
+                         False, "iso20-ac", "AC_ChargeLoopReq"),
+}
+ALL = {**SCENARIOS, **EXTRA}
 
 
 def capture(name: str, work: Path) -> Path:
-    secc_cfg, evcc_cfg, tls, _, _ = SCENARIOS[name]
+    secc_cfg, evcc_cfg, tls, _, _ = ALL[name]
     pki = J.make_pki(work / "pki") if tls else None
     run = J.run_pair(secc_cfg, evcc_cfg, work / name, pki)
     if run.evcc_rc != 0:
@@ -44,10 +51,10 @@ def capture(name: str, work: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(SCENARIOS)
-    unknown = [n for n in names if n not in SCENARIOS]
+    names = argv or list(ALL)
+    unknown = [n for n in names if n not in ALL]
     if unknown:
-        print(f"unknown scenario(s) {unknown}; known: {list(SCENARIOS)}", file=sys.stderr)
+        print(f"unknown scenario(s) {unknown}; known: {list(ALL)}", file=sys.stderr)
         return 2
     FIXTURES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="josev-capture-") as tmp:

@@ -20,9 +20,9 @@ def load(path: Path) -> list[dict]:
 
 def test_fixtures_cover_the_session_namespaces():
     protocols = {m["protocol"] for f in FIXTURES for m in load(f)}
-    assert protocols >= {"sap", "din", "iso2", "iso20-common", "iso20-dc"}
+    assert protocols >= {"sap", "din", "iso2", "iso20-common", "iso20-dc", "iso20-ac"}
     names = {m["name"] for f in FIXTURES for m in load(f)}
-    assert {"CurrentDemandReq", "CurrentDemandRes", "DC_ChargeLoopReq", "ChargingStatusReq"} <= names
+    assert {"CurrentDemandReq", "CurrentDemandRes", "DC_ChargeLoopReq", "AC_ChargeLoopReq", "ChargingStatusReq"} <= names
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
