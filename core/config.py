@@ -356,13 +356,13 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     except PermissionError:
         raise ConfigError(str(p), ["cannot be read (permission denied)"]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(str(p), [_not_utf8(p, exc)]) from None
+        raise ConfigError(str(p), [not_utf8_problem(p, exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), [f"not valid TOML: {exc}"]) from None
 
 
-def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
-    """TOML files are UTF-8: say where the first bad byte is (line, column)."""
+def not_utf8_problem(path: Path, exc: UnicodeDecodeError) -> str:
+    """TOML (and JSON) files are UTF-8: say where the first bad byte is (line, column)."""
     try:
         data = path.read_bytes()[: exc.start]
     except OSError:

@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, not_utf8_problem
 from ..model.enums import EnergyTransferMode, PaymentOption, Protocol
 from .config import AcLimits, BatteryConfig, DcLimits, EvConfig, EvIdentity, EvQuirks
 
@@ -182,6 +182,8 @@ def load_ev_json(path: str | Path) -> EvConfig:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(p), ["file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), [not_utf8_problem(p, exc)]) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -24,7 +24,6 @@ Steps run in order against a `ScenarioTarget` (the Simulation implements it).
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Protocol as TypingProtocol
 
@@ -32,7 +31,7 @@ import cattrs
 from attrs import field, frozen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
-from ..config import ConfigError
+from ..config import ConfigError, load_toml
 from ..model.enums import EnergyTransferMode, EVErrorCode, PaymentOption
 from .variables import EvVar
 
@@ -273,14 +272,7 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
 
 def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(p), ["file not found"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(p), [f"not valid TOML: {exc}"]) from None
-    return parse_scenario(data, source=str(p))
+    return parse_scenario(load_toml(p), source=str(p))  # one line for a missing, non-UTF-8 or bad file
 
 
 class ScenarioTarget(TypingProtocol):

@@ -165,3 +165,12 @@ def test_a_driver_that_fails_to_start_is_one_line_naming_the_key(cli, tmp_path):
     lines = _error_lines(result.output)
     assert len(lines) == 1 and "board.power_meter = 'serial'" in lines[0], result.output
     assert "/dev/nonexistent-freev2g-tty" in lines[0]
+
+
+@pytest.mark.parametrize("option, name", [("--ev-config", "car.toml"), ("--ev-config", "ev.json"),
+                                          ("--scenario", "scenario.toml")])
+def test_simulate_other_files_not_utf8_one_line(cli, tmp_path, option, name):
+    path = tmp_path / name
+    path.write_bytes(b'\n\xff{"x": 1}\n')
+    line = _assert_one_line(CliRunner().invoke(cli, ["simulate", option, str(path), "--quiet"]), path, ("UTF-8",))
+    assert "line 2" in line
