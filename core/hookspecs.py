@@ -33,7 +33,10 @@ def freev2g_register_boards(registry):
     ``factory(config: dict, context: freev2g.registry.BoardContext)`` returns an object that
     implements the matching Protocol of :mod:`freev2g.boards`. A (kind, name) pair may be
     registered once; a second registration raises ``DuplicateRegistration``. Configuration
-    selects drivers by name (``[board] bsp = "sim"``). Return nothing.
+    selects drivers by name (``[board] bsp = "sim"``). Optional ``check_options=fn``:
+    ``fn(options, where)`` validates the driver's options without touching hardware and returns
+    what it will declare (``PowerSupplyCapabilities``) or None; ``freev2g config check`` calls
+    it. Return nothing.
     """
 
 
