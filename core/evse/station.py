@@ -7,7 +7,9 @@ record exists before anyone reacts), then station subscribers, then the
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from typing import Any
 
 from ..boards import BOARD_KINDS
@@ -58,6 +60,7 @@ class Station:
         self._tunables = tunables
         self._schedules = ScheduleManager()
         self._journal: Journal | None = None
+        self._journal_claim: int | None = None  # fd holding flock(LOCK_EX) on the journal file
         self._listeners: list[SessionListener] = []
         self.managers: dict[int, EvseManager] = {}
         self.boards: dict[str, Any] = {}
@@ -85,6 +88,15 @@ class Station:
         if self.running:
             raise StationError(f"station {self.station_id} already started")
         self._journal = Journal(self._journal_path or ":memory:", durability=self._journal_durability)
+        self._claim_journal()
+        try:
+            await self._start_claimed()
+        except BaseException:
+            self._journal.close()  # a station that did not start holds no journal
+            self._release_journal()
+            raise
+
+    async def _start_claimed(self) -> None:
         for crashed in self._journal.close_crashed_sessions(StopCause.PROCESS_CRASH):
             log.warning("station %s: session %s (EVSE %s) was left open by a previous process; closed as %s "
                         "(ended_at %s, %.3f Wh)", self.station_id, crashed.session_id, crashed.evse_index,
@@ -117,6 +129,30 @@ class Station:
             self.uplinks.append(uplink)
         self.running = True
         self.pm.call_each("freev2g_station_started", station=self)
+
+    def _claim_journal(self) -> None:
+        """One running station per journal file: crash recovery closes every open session, so a
+        second live station on the same file must not start. flock on the file itself (sqlite
+        uses fcntl locks, which are independent of flock on Linux); the kernel drops it when the
+        process dies, however it dies."""
+        path = self._journal_path
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._journal.close()  # before os.close(fd): closing any fd drops this process's fcntl locks
+            self._journal = None
+            os.close(fd)
+            raise StationError(f"journal = {path!r}: in use by another running station process "
+                               f"(give each station its own journal file)") from None
+        self._journal_claim = fd
+
+    def _release_journal(self) -> None:
+        if self._journal_claim is not None:
+            os.close(self._journal_claim)  # after journal.close(): see _claim_journal
+            self._journal_claim = None
 
     def _build_boards(self, regs) -> dict[str, Any]:
         boards: dict[str, Any] = {}
@@ -168,6 +204,7 @@ class Station:
         self.running = False
         if self._journal is not None:
             self._journal.close()
+        self._release_journal()
 
     # ------------------------------------------------------------------ events
 

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from freev2g.evse.station import StationError
 from freev2g.journal import Journal
 
 WRITER = textwrap.dedent(
@@ -155,7 +156,8 @@ def journal_rows(path, sql, params=()):
 @pytest.mark.slow
 def test_station_killed_mid_charge_is_closed_as_process_crash_at_the_next_start(tmp_path, virtual_loop,
                                                                                 plugin_manager):
-    """`freev2g simulate` (station + EV, one real process) SIGKILLed while charging."""
+    """`freev2g simulate` (station + EV, one real process) SIGKILLed while charging; while it
+    runs, a second station on the same journal is refused."""
     path = tmp_path / "journal.sqlite"
     car = tmp_path / "car.toml"
     car.write_text("[battery]\nstart_soc_pct = 20\ntarget_soc_pct = 90\n")
@@ -170,6 +172,11 @@ def test_station_killed_mid_charge_is_closed_as_process_crash_at_the_next_start(
             time.sleep(0.2)
         else:
             raise AssertionError("the simulated session never charged")
+        # While that station runs, a second station on its journal must not start (its crash
+        # recovery would close the live session).
+        with pytest.raises(StationError, match="in use by another running station"):
+            virtual_loop(start_and_stop_station(path, plugin_manager))
+        assert len(open_ids(path)) == 1
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
