@@ -35,8 +35,8 @@ from josev_wire import Capture
 
 LAUNCHER = Path(__file__).with_name("josev_launch.py")
 TIMEOUT_SCALE = 4.0
-# Josev's EVCC logs this and then idles forever instead of exiting.
-EVCC_GAVE_UP = "maximum number of SDP retry cycles"
+# Josev's EVCC logs one of these and then idles forever instead of exiting.
+EVCC_GAVE_UP = ("maximum number of SDP retry cycles", "when trying to connect to host")
 from josev_oracle import josev_python, josev_venv
 
 # Josev's Protocol enum names (PROTOCOLS / supportedProtocols).
@@ -70,7 +70,8 @@ class EvccSettings:
     use_tls: bool = False
     enforce_tls: bool = False
     charge_loop_cycles: int = 3
-    extra: dict[str, Any] = attrs.field(factory=dict)
+    extra: dict[str, Any] = attrs.field(factory=dict)  # more EVCC config file keys
+    env: dict[str, str] = attrs.field(factory=dict)  # shared settings, e.g. ENABLE_TLS_1_3
 
     def config(self) -> dict[str, Any]:
         return {
@@ -145,14 +146,15 @@ class JosevProcess:
                                    f"log {self.log_path}")
             time.sleep(0.05)
 
-    def wait(self, timeout_s: float, gave_up: str | None = None) -> int:
-        """The exit status; raises if the process is still running after timeout_s or logs
-        `gave_up` (then it is stopped, and the error quotes that log line)."""
+    def wait(self, timeout_s: float, gave_up: tuple[str, ...] = ()) -> int:
+        """The exit status; raises if the process is still running after timeout_s or logs one
+        of `gave_up` (then it is stopped, and the error quotes that log line)."""
         deadline = time.monotonic() + timeout_s
         while (rc := self.proc.poll()) is None:
-            if gave_up and gave_up in (text := self.log_text()):
+            text = self.log_text() if gave_up else ""
+            if any(needle in text for needle in gave_up):
                 self.stop()
-                line = next(ln for ln in text.splitlines() if gave_up in ln)
+                line = next(ln for ln in text.splitlines() if any(n in ln for n in gave_up))
                 raise RuntimeError(f"Josev {self.role} gave up: {line[:300]}; log {self.log_path}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -184,7 +186,7 @@ def start_evcc(ns: str, iface: str, settings: EvccSettings, run_dir: Path,
     cfg = run_dir / "evcc" / "evcc_config.json"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(json.dumps(settings.config(), indent=1))
-    env = {**common_env(iface, pki_path, timeout_scale), "EVCC_CONFIG_PATH": str(cfg)}
+    env = {**common_env(iface, pki_path, timeout_scale), **settings.env, "EVCC_CONFIG_PATH": str(cfg)}
     return JosevProcess("evcc", ns, env, run_dir / "evcc").start()
 
 

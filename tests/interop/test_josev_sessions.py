@@ -31,6 +31,11 @@ SCENARIOS = {
     "iso20_dc_eim_tcp": (J.SeccSettings(protocols=(J.ISO20_DC,)),
                          J.EvccSettings(protocols=(J.ISO20_DC,), energy_services=("DC",)),
                          False, "iso20-dc", "DC_ChargeLoopReq"),
+    "iso20_dc_eim_tls13": (J.SeccSettings(protocols=(J.ISO20_DC,), enforce_tls=True,
+                                          extra={"ENABLE_TLS_1_3": "True"}),
+                           J.EvccSettings(protocols=(J.ISO20_DC,), energy_services=("DC",), use_tls=True,
+                                          enforce_tls=True, env={"ENABLE_TLS_1_3": "True"}),
+                           True, "iso20-dc", "DC_ChargeLoopReq"),
 }
 
 
@@ -72,10 +77,11 @@ def test_josev_evcc_charges_from_josev_secc(scenario, pki, tmp_path):
     assert [m.exi for m in secc_tx] == [m.exi for m in evcc_rx], where
     for sent, got in zip(evcc_tx + secc_tx, secc_rx + evcc_rx):
         assert sent.json == got.json, f"{sent.name}: sent {sent.json} but peer decoded {got.json} {where}"
-    check_wire(run, tls, evcc_tx, secc_tx)
+    check_wire(run, tls, evcc_tx, secc_tx, tls13=secc_cfg.extra.get("ENABLE_TLS_1_3") == "True")
 
 
-def check_wire(run: J.PairRun, tls: bool, evcc_tx: list[LoggedMessage], secc_tx: list[LoggedMessage]) -> None:
+def check_wire(run: J.PairRun, tls: bool, evcc_tx: list[LoggedMessage], secc_tx: list[LoggedMessage],
+               tls13: bool = False) -> None:
     """The capture on the EVCC's veth end agrees with the logs: SDP went to ff02::1 port 15118
     asking for the right security, and the TCP streams carry exactly the logged EXI as V2GTP
     (plaintext over TCP; over TLS only TLS records, none of the logged EXI in the clear)."""
@@ -93,6 +99,11 @@ def check_wire(run: J.PairRun, tls: bool, evcc_tx: list[LoggedMessage], secc_tx:
         return
     assert up[:1] == b"\x16" and down[:1] == b"\x16", f"TLS handshake record expected {where}"
     assert not any(m.exi in up for m in evcc_tx) and not any(m.exi in down for m in secc_tx), where
+    # ServerHello (the SECC's first record): TLS 1.3 is chosen by its supported_versions
+    # extension (0x002b) holding 0x0304; TLS 1.2 has none.
+    server_hello = down[5:5 + int.from_bytes(down[3:5], "big")]
+    assert server_hello[:1] == b"\x02", f"first SECC record is not a ServerHello {where}"
+    assert (b"\x00\x2b\x00\x02\x03\x04" in server_hello) == tls13, f"TLS 1.3 expected: {tls13} {where}"
 
 
 def test_harness_reports_a_session_that_fails(tmp_path):
