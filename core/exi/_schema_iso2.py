@@ -308,7 +308,7 @@ DATATYPES = (
     (4, 2, None, None, 0, None, ('ParsingError', 'NoTLSRootCertificatAvailable', 'UnknownError'), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'AC_EVChargeParameterType': (
         ('DepartureTime', 0, 0, 0),
@@ -340,7 +340,7 @@ TYPES = {
     'BodyType': (
         ('AuthorizationReq', 18, 4, 'AuthorizationReqType'),
         ('AuthorizationRes', 21, 4, 'AuthorizationResType'),
-        ('BodyElement', 22, 4, 'BodyBaseType'),
+        ('BodyElement', 22, 20, 'BodyBaseType'),
         ('CableCheckReq', 27, 4, 'CableCheckReqType'),
         ('CableCheckRes', 31, 4, 'CableCheckResType'),
         ('CertificateInstallationReq', 39, 4, 'CertificateInstallationReqType'),
@@ -423,16 +423,16 @@ TYPES = {
         ('RequestedEnergyTransferMode', 53, 0, 20),
         ('AC_EVChargeParameter', 8, 4, 'AC_EVChargeParameterType'),
         ('DC_EVChargeParameter', 54, 4, 'DC_EVChargeParameterType'),
-        ('EVChargeParameter', 55, 4, 'EVChargeParameterType'),
+        ('EVChargeParameter', 55, 20, 'EVChargeParameterType'),
     ),
     'ChargeParameterDiscoveryResType': (
         ('ResponseCode', 19, 0, 9),
         ('EVSEProcessing', 20, 0, 10),
         ('SAScheduleList', 65, 4, 'SAScheduleListType'),
-        ('SASchedules', 66, 4, 'SASchedulesType'),
+        ('SASchedules', 66, 20, 'SASchedulesType'),
         ('AC_EVSEChargeParameter', 15, 4, 'AC_EVSEChargeParameterType'),
         ('DC_EVSEChargeParameter', 67, 4, 'DC_EVSEChargeParameterType'),
-        ('EVSEChargeParameter', 68, 4, 'EVSEChargeParameterType'),
+        ('EVSEChargeParameter', 68, 20, 'EVSEChargeParameterType'),
     ),
     'ChargeServiceType': (
         ('ServiceID', 188, 0, 4),
@@ -570,7 +570,7 @@ TYPES = {
     ),
     'EntryType': (
         ('RelativeTimeInterval', 86, 4, 'RelativeTimeIntervalType'),
-        ('TimeInterval', 87, 4, 'IntervalType'),
+        ('TimeInterval', 87, 20, 'IntervalType'),
     ),
     'IntervalType': (
     ),
@@ -617,7 +617,7 @@ TYPES = {
         ('ResponseCode', 19, 0, 9),
         ('AC_EVSEStatus', 9, 4, 'AC_EVSEStatusType'),
         ('DC_EVSEStatus', 69, 4, 'DC_EVSEStatusType'),
-        ('EVSEStatus', 146, 4, 'EVSEStatusType'),
+        ('EVSEStatus', 146, 20, 'EVSEStatusType'),
     ),
     'NotificationType': (
         ('FaultCode', 250, 0, 42),
@@ -634,7 +634,7 @@ TYPES = {
     ),
     'PMaxScheduleEntryType': (
         ('RelativeTimeInterval', 86, 4, 'RelativeTimeIntervalType'),
-        ('TimeInterval', 87, 4, 'IntervalType'),
+        ('TimeInterval', 87, 20, 'IntervalType'),
         ('PMax', 98, 4, 'PhysicalValueType'),
     ),
     'PMaxScheduleType': (
@@ -682,13 +682,13 @@ TYPES = {
         ('SAScheduleTupleID', 102, 0, 21),
         ('ChargingProfile', 193, 4, 'ChargingProfileType'),
         ('DC_EVPowerDeliveryParameter', 134, 4, 'DC_EVPowerDeliveryParameterType'),
-        ('EVPowerDeliveryParameter', 145, 4, 'EVPowerDeliveryParameterType'),
+        ('EVPowerDeliveryParameter', 145, 20, 'EVPowerDeliveryParameterType'),
     ),
     'PowerDeliveryResType': (
         ('ResponseCode', 19, 0, 9),
         ('AC_EVSEStatus', 9, 4, 'AC_EVSEStatusType'),
         ('DC_EVSEStatus', 69, 4, 'DC_EVSEStatusType'),
-        ('EVSEStatus', 146, 4, 'EVSEStatusType'),
+        ('EVSEStatus', 146, 20, 'EVSEStatusType'),
     ),
     'PreChargeReqType': (
         ('DC_EVStatus', 23, 4, 'DC_EVStatusType'),
@@ -741,7 +741,7 @@ TYPES = {
     ),
     'SalesTariffEntryType': (
         ('RelativeTimeInterval', 86, 4, 'RelativeTimeIntervalType'),
-        ('TimeInterval', 87, 4, 'IntervalType'),
+        ('TimeInterval', 87, 20, 'IntervalType'),
         ('EPriceLevel', 88, 0, 23),
         ('ConsumptionCost', 89, 6, 'ConsumptionCostType'),
     ),

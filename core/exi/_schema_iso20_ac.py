@@ -189,7 +189,7 @@ DATATYPES = (
     (4, 3, None, None, 0, None, ('Pause', 'ExitStandby', 'Terminate', 'ScheduleRenegotiation', 'ServiceRenegotiation', 'MeteringConfirmation'), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'AC_CPDReqEnergyTransferModeType': (
         ('EVMaximumChargePower', 0, 4, 'RationalNumberType'),

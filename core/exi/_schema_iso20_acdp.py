@@ -170,7 +170,7 @@ DATATYPES = (
     (2, 0, 1, 4294967295, 0, None, (), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'ACDP_ConnectReqType': (
         ('Header', 0, 4, 'MessageHeaderType'),

@@ -342,7 +342,7 @@ DATATYPES = (
     (4, 1, None, None, 0, None, ('Scheduled', 'Completed'), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'AbsolutePriceScheduleType': (
         ('Id', 4, 1, 1),

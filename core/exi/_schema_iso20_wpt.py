@@ -241,7 +241,7 @@ DATATYPES = (
     (5, 0, None, None, 0, 39, (), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'AlternativeSECCListType': (
         ('AlternativeSECC', 188, 6, 'AlternativeSECCType'),

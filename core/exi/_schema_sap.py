@@ -26,7 +26,7 @@ DATATYPES = (
     (4, 2, None, None, 0, None, ('OK_SuccessfulNegotiation', 'OK_SuccessfulNegotiationWithMinorDeviation', 'Failed_NoNegotiation'), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'AppProtocolType': (
         ('ProtocolNamespace', 1, 0, 0),

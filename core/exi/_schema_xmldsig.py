@@ -67,7 +67,7 @@ DATATYPES = (
     (3, 0, None, None, 0, None, (), ''),
 )
 
-# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, type key or datatype id)
+# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, type key or datatype id)
 TYPES = {
     'CanonicalizationMethodType': (
         ('Algorithm', 0, 1, 0),

@@ -107,7 +107,8 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
 
     allow_deviations: write a second-level EE for a simple element without value (None) or a
     simple-content element without "value" (what EXIficient writes for an empty
-    SignatureValue). Off by default, so missing required content is an error.
+    SignatureValue), and allow abstract elements (e.g. BodyElement), which the EXI grammar
+    has but no valid instance may use. Off by default: both are errors.
     any_root: also allow global elements that are not messages (see decode).
     """
     p = plans(protocol)
@@ -125,7 +126,7 @@ def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
     built = fast_tape(p, message, fragment)
     traced = None
     if built is None:
-        traced = TracedWriter(p, fragment)
+        traced = TracedWriter(p, fragment, abstract_ok=allow_deviations)
         traced.message(message)           # raises the precise error, or builds the tape
         built = traced.tape, traced.arena
     tape, arena = built
@@ -133,7 +134,7 @@ def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
         return encode_tape(sch.name, tape, bytes(arena), allow_deviations=allow_deviations, fragment=fragment)
     except ExiEncodeError as exc:
         if traced is None:
-            traced = TracedWriter(p, fragment)
+            traced = TracedWriter(p, fragment, abstract_ok=allow_deviations)
             traced.message(message)
         path = traced.path_of(exc.event_index) if exc.event_index is not None else None
         raise ExiEncodeError(exc.text, protocol=sch.name, message=traced.root, element=path or exc.element,

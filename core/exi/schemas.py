@@ -22,7 +22,7 @@ ALIASES = {
     "urn:iso:std:iso:15118:-20:ACDP": "iso20-acdp", "urn:iso:std:iso:15118:-20:WPT": "iso20-wpt",
 }
 
-ATTR, LIST, COMPLEX, VALUE = 1, 2, 4, 8
+ATTR, LIST, COMPLEX, VALUE, ABSTRACT = 1, 2, 4, 8, 16
 BOOL, NBIT, UINT, INT, ENUM, STRING, BINARY = range(7)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from .errors import ExiEncodeError
 from .plans import (BIG, EV_AT, EV_CH, EV_EE, EV_SE, I64_MAX, I64_MIN, K_ATTR, K_COMPLEX, K_SIMPLE,
                     MASK64, Plans, big_to_arena)
-from .schemas import BINARY, BOOL, ENUM, INT, LIST, STRING, UINT
+from .schemas import ABSTRACT, BINARY, BOOL, ENUM, INT, LIST, STRING, UINT
 
 _EE = EV_EE << 24
 _CH = EV_CH << 24
@@ -59,6 +59,8 @@ def fast_tape(p: Plans, message: Any, fragment: bool = False) -> tuple[list[int]
 
     def field(entry: tuple, v: Any) -> None:
         key, kind, w0, flags, ref = entry
+        if flags & ABSTRACT:
+            raise _Slow
         if kind == K_COMPLEX:
             if flags & LIST:
                 if type(v) is not list:
@@ -137,9 +139,10 @@ def fast_tape(p: Plans, message: Any, fragment: bool = False) -> tuple[list[int]
 class TracedWriter:
     """The slow path: same tape, with the field path of every event (for error messages)."""
 
-    def __init__(self, p: Plans, fragment: bool = False) -> None:
+    def __init__(self, p: Plans, fragment: bool = False, abstract_ok: bool = False) -> None:
         self.p = p
         self.fragment = fragment
+        self.abstract_ok = abstract_ok
         self.sch = p.sch
         self.tape: list[int] = []
         self.arena = bytearray()
@@ -194,6 +197,9 @@ class TracedWriter:
             if key not in obj:
                 continue
             v = obj[key]
+            if flags & ABSTRACT and not self.abstract_ok:
+                self._path.append(key)
+                raise self.fail(f"{key} is an abstract element: give one of its substitutes")
             if kind == K_ATTR:
                 self._path.append("@" + key)
                 self.ev(w0, *self.value(ref, v))

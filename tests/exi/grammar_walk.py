@@ -51,6 +51,12 @@ class Walk:
     violations: int = 0
 
 
+def abstract_names(protocol: str) -> frozenset[str]:
+    """Elements declared abstract: EXI-encodable, but refused by encode() without deviations."""
+    sch = S.schema(protocol)
+    return frozenset(f.key for fields in sch.types.values() for f in fields if f.flags & S.ABSTRACT)
+
+
 def _value(draw, dt: tuple, violate: bool):
     kind, nbits, has_min, has_max, lo, hi, minlen, maxlen, n_enum = dt
     if kind == BOOL:
@@ -81,7 +87,8 @@ def _value(draw, dt: tuple, violate: bool):
 
 
 def walk(draw, protocol: str, *, avoid: frozenset[str] = frozenset(), violate: bool = False,
-         budget: int = 120, ee_bias: int = 2, fragment: bool = False) -> Walk | None:
+         budget: int = 120, ee_bias: int = 2, fragment: bool = False,
+         only_roots: frozenset[str] | None = None) -> Walk | None:
     """One valid event tape (None if the walk ran out of budget); `violate` puts the first
     value that can be outside its facets just outside them."""
     t = tables(protocol)
@@ -91,7 +98,8 @@ def walk(draw, protocol: str, *, avoid: frozenset[str] = frozenset(), violate: b
         complex_frags = {v[0] for v in sch.fragments.values() if v[1]}
         roots = [r for r in t.frags if r[0] in complex_frags and r[0] not in avoid_q]
     else:
-        roots = [r for r in t.roots if r[0] not in avoid_q and sch.roots_by_qname[r[0]][1] is not None]
+        roots = [r for r in t.roots if r[0] not in avoid_q and sch.roots_by_qname[r[0]][1] is not None
+                 and (only_roots is None or sch.local(r[0]) in only_roots)]
     q, cur = draw(st.sampled_from(roots))
     w = Walk()
     w.tape.append((EV_SE << 24) | q)

@@ -91,7 +91,7 @@ def py_schema(proto: str, index: int, g: Grammar, version: str) -> str:
         out.append(f"    ({dt.kind}, {dt.nbits}, {dt.min!r}, {dt.max!r}, {dt.minlen}, {dt.maxlen!r}, "
                    f"{dt.enums!r}, {dt.binary_form!r}),")
     out += [")", "",
-            "# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8, "
+            "# complex type -> fields (key, qname id, flags ATTR=1 LIST=2 COMPLEX=4 VALUE=8 ABSTRACT=16, "
             "type key or datatype id)",
             "TYPES = {"]
     for key in sorted(g.types):

@@ -19,7 +19,7 @@ P_SE, P_AT, P_CH, P_EE, P_SE_ANY, P_CH_UNTYPED = range(6)
 # State roles (second-level entry count, EXI §8.5.4.4.1).
 ROLE_FIRST, ROLE_START_TAG, ROLE_CONTENT = range(3)
 
-FLAG_ATTR, FLAG_LIST, FLAG_COMPLEX, FLAG_VALUE = 1, 2, 4, 8
+FLAG_ATTR, FLAG_LIST, FLAG_COMPLEX, FLAG_VALUE, FLAG_ABSTRACT = 1, 2, 4, 8, 16
 AMBIGUOUS = 0xFFFFFFFF
 
 
@@ -308,6 +308,8 @@ class Builder:
                     flags, ref = 0, self.datatype(t)
                 if m > 1:
                     flags |= FLAG_LIST
+                if el.abstract:   # in the EXI grammar (sheet §2.6), never in a valid instance
+                    flags |= FLAG_ABSTRACT
                 old = next((f for f in fields if f.qname == qid), None)
                 if old is not None:
                     if old.ref != ref:
