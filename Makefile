@@ -9,7 +9,7 @@ STAMP := $(VENV)/.freev2g-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_TESTS := $(wildcard plugins/*/tests)
 
-.PHONY: interop-env exi-gen all demo test test-fast test-sanitizer bench sdist-check clean system-deps
+.PHONY: pki interop-env exi-gen all demo test test-fast test-sanitizer bench sdist-check clean system-deps
 
 all: test
 
@@ -58,6 +58,11 @@ sdist-check: $(STAMP)
 # (core/exi/_schema_*.py) from the XSDs of the iso15118 wheel (downloaded into build/xsd/).
 exi-gen: $(VENV)/bin/python
 	$(PY) tools/exigen/generate.py
+
+# Test PKI for TLS / Plug & Charge (plugins/v2g_wire): V2G, OEM and MO chains for ISO 15118-2
+# (secp256r1) and -20 (secp521r1) in build/pki/ (git-ignored; test keys, never committed).
+pki: $(STAMP)
+	$(PY) -m freev2g_v2g_wire.pki build/pki
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info core/*.so core/_core.c reports .pytest_cache
