@@ -11,6 +11,7 @@ from ..boards import BoardError
 from ..link import CableCheckAnswer, CableCheckRequest
 from ..model.enums import CPState, EVSEProcessing, EVSEStatusCode, IsolationLevel, ResponseCode, StopCause
 from .metering import SupplyReadError, read_supply
+from .pilot import LockNotConfirmed
 from .safety import cable_check_test_voltage_V, emergency_ov_limit_V, isolation_valid
 from .states import EvseState
 
@@ -94,15 +95,20 @@ class CableCheck:
         except BoardError as exc:
             raise CableCheckFailed(cause, f"{cause.value}: {exc}") from exc
 
-    async def _wait_voltage(self, done, what: str, timeout_s: float = 10.0) -> float:
+    async def _wait_below_safe(self, cause: StopCause, what: str, timeout_s: float = 10.0) -> float:
+        """Wait for the CABLE side below the safe voltage (issue #10 item 7): the board's
+        cable-side reading where it has one, the supply side otherwise (core/boards.py)."""
         m = self.m
+        safe = m.tunables.safe_voltage_V
         waited = 0.0
         while True:
-            voltage = read_supply(m.psu).voltage_V if m.psu is not None else 0.0
-            if done(voltage):
+            if m.psu is not None:
+                read_supply(m.psu)  # a failing supply is named as such (SupplyReadError)
+            voltage, where = m.cable_side_V()
+            if voltage < safe:
                 return voltage
             if waited >= timeout_s:
-                raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"{what}: output at {voltage:.0f} V")
+                raise CableCheckFailed(cause, f"{what}: {where} at {voltage:.0f} V after {waited:.0f} s")
             await m.clock.sleep(0.1)
             waited += 0.1
 
@@ -112,6 +118,8 @@ class CableCheck:
         m = self.m
         if not m.may_energise(ticket):
             raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, "session stopped during cable check")
+        if m.lock is not None and not m.lock.is_locked():  # issue #10 item 6
+            raise CableCheckFailed(StopCause.CONNECTOR_LOCK_FAULT, "connector not locked during cable check")
         if m.cp not in (CPState.C, CPState.D) or (m.cp is CPState.D and not m.config.has_ventilation):
             raise CableCheckFailed(StopCause.CABLE_CHECK_FAILED, f"CP left C/D (now {m.cp.value}) during cable check")
 
@@ -121,7 +129,11 @@ class CableCheck:
         psu, imd = m.psu, m.imd
         safe = t.safe_voltage_V
         PSU, IMD = StopCause.POWER_SUPPLY_FAULT, StopCause.IMD_FAULT
-        await self._wait_voltage(lambda v: v < safe, "not below 60 V before cable check")
+        await self._wait_below_safe(StopCause.CABLE_LIVE, f"cable live before cable check (not below {safe:.0f} V)")
+        try:  # issue #10 item 6: no voltage on the output before the lock has confirmed locked
+            await m.ensure_locked()
+        except LockNotConfirmed as exc:
+            raise CableCheckFailed(StopCause.CONNECTOR_LOCK_FAULT, f"{exc} (before cable check)") from exc
         self._still_allowed(ticket)
         if psu is not None:
             # 5.6: watch from the first volt: software limit test voltage + tolerance, hardware
@@ -172,6 +184,6 @@ class CableCheck:
         if cfg.cable_check_wait_below_60V_before_finish:
             await self._board(PSU, psu.set_mode("off"))
             self._applied_mode = "off"
-            await self._wait_voltage(lambda v: v < safe, "not below 60 V after cable check")
+            await self._wait_below_safe(StopCause.CABLE_CHECK_FAILED, f"not below {safe:.0f} V after cable check")
         else:
             await self._board(PSU, psu.set_voltage_current(0.0, 0.0))

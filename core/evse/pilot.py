@@ -6,7 +6,9 @@ cause. Mixed into EvseManager.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 
 from ..boards import BoardError, BoardEvent
 from ..model import events as ev
@@ -15,6 +17,10 @@ from .safety import BOARD_KIND_CAUSE, FAULT_NAME_CAUSE, stops_charging
 from .states import ENERGY_STATES, EvseState, SessionContext, new_session_id
 
 log = logging.getLogger(__name__)
+
+
+class LockNotConfirmed(Exception):
+    """The connector lock failed, timed out or does not report locked (issue #10 item 6)."""
 
 
 class PilotHandling:
@@ -108,7 +114,7 @@ class PilotHandling:
                     await self.stop(StopCause.CP_FAULT, "state D, no ventilation", fault=True)
                 return
             if self.lock is not None and not self.lock.is_locked():
-                await self._lock()
+                self.spawn(self._lock())  # never holds up the CP worker (an A or B must be seen at once)
             if not self.is_dc:
                 await self.ac.ev_ready()
         elif new is CPState.B and old in (CPState.C, CPState.D):
@@ -134,7 +140,7 @@ class PilotHandling:
             return
         await self.open_session()
         if self.config.lock_connector_in_state_b and self.lock is not None:
-            await self._lock()
+            self.spawn(self._lock())
         self.set_state(EvseState.WAITING_FOR_AUTH, "plugged in")
         if self.uses_hlc:
             if self.is_dc:
@@ -170,13 +176,100 @@ class PilotHandling:
         await self.link.start_matching()
 
     async def _lock(self) -> None:
+        s = self.session
         try:
-            await self.lock.lock()
+            await self.ensure_locked()
+        except LockNotConfirmed as exc:
+            if s is not None and self.session is s:
+                await self.stop(StopCause.CONNECTOR_LOCK_FAULT, str(exc), fault=True)
+
+    async def ensure_locked(self) -> None:
+        """Lock the connector and confirm it within `lock_confirm_timeout_s` (issue #10 item 6).
+        One lock() at a time: a caller arriving while one is under way waits for that attempt.
+        Raises LockNotConfirmed saying what went wrong."""
+        lock = self.lock
+        if lock is None or lock.is_locked():
+            return
+        attempt = getattr(self, "_lock_attempt", None)
+        if attempt is None or attempt.done():
+            attempt = self._lock_attempt = asyncio.ensure_future(lock.lock())
+        timeout_s = self.tunables.lock_confirm_timeout_s
+        try:
+            await self.clock.wait_for(asyncio.shield(attempt), timeout_s)
+        except TimeoutError:
+            raise LockNotConfirmed(f"connector not locked after {timeout_s:g} s") from None
         except BoardError as exc:
-            await self.stop(StopCause.CONNECTOR_LOCK_FAULT, str(exc), fault=True)
+            raise LockNotConfirmed(f"connector lock failed: {exc}") from exc
+        if not lock.is_locked():
+            raise LockNotConfirmed("connector not locked: lock() returned but the lock does not report locked")
+
+    def cable_side_V(self) -> tuple[float, str]:
+        """DC voltage on the cable side of the EVSE contactor for the below-60 V decisions
+        (issue #10 items 5 and 7): the optional `cable_voltage_V()` of the IMD or bsp, else the
+        supply-side reading (core/boards.py). A failed reading counts as live. AC: 0 V."""
+        if not self.is_dc:
+            return 0.0, "AC"
+        voltage = self.dc.cable_voltage_V()
+        if voltage is not None:
+            return voltage, "cable side"
+        if self.psu is None:
+            return 0.0, "no voltage reading"
+        try:
+            return float(self.psu.read().voltage_V), "supply side"
+        except Exception as exc:  # noqa: BLE001 - a reading that fails is never "safe"
+            log.error("evse %s: power supply read failed: %r", self.evse_index, exc)
+            return math.inf, "supply reading failed"
+
+    async def _unlock_now(self) -> bool:
+        try:
+            await self.lock.unlock()
+        except Exception as exc:  # noqa: BLE001
+            log.error("evse %s: unlock failed: %r", self.evse_index, exc)
+            return False
+        return True
+
+    async def _unlock_after_unplug(self, s: SessionContext | None) -> None:
+        """CP A: unlock only with the cable below the safe voltage (issue #10 item 5). A live
+        cable (CP wire broken, EV contactor closed or welded) keeps the lock closed; a watcher
+        unlocks once it has discharged, or records `cable_live` after unlock_discharge_timeout_s."""
+        attempt = getattr(self, "_lock_attempt", None)
+        if attempt is not None and not attempt.done():
+            attempt.cancel()  # a lock still under way must not close after the unplug
+        voltage, where = self.cable_side_V()
+        safe = self.tunables.safe_voltage_V
+        if voltage < safe:
+            await self._unlock_now()
+            return
+        detail = f"CP A with the cable at {voltage:.0f} V ({where}): connector stays locked until below {safe:.0f} V"
+        log.error("evse %s: %s", self.evse_index, detail)
+        sid = s.session_id if s is not None else ""
+        if sid:
+            self._emit_safely(ev.FaultRaised, cause=StopCause.CABLE_LIVE, detail=detail, session_id=sid)
+        self.spawn(self._unlock_when_discharged(sid))
+
+    async def _unlock_when_discharged(self, sid: str) -> None:
+        t = self.tunables
+        waited, step = 0.0, 0.1
+        voltage, where = math.inf, "no reading yet"
+        while waited < t.unlock_discharge_timeout_s:
+            await self.clock.sleep(step)
+            waited += step
+            if self.session is not None or self.lock is None or not self.lock.is_locked():
+                return  # a new plug-in owns the lock now, or it was opened another way
+            voltage, where = self.cable_side_V()
+            if voltage < t.safe_voltage_V:
+                log.info("evse %s: cable at %.0f V after %.1f s: unlocking", self.evse_index, voltage, waited)
+                await self._unlock_now()
+                return
+        detail = (f"cable still at {voltage:.0f} V ({where}) after {waited:.0f} s: connector stays locked "
+                  f"(unlock_connector once it is below {t.safe_voltage_V:.0f} V)")
+        log.error("evse %s: %s", self.evse_index, detail)
+        if sid:
+            self._emit_safely(ev.FaultRaised, cause=StopCause.CABLE_LIVE, detail=detail, session_id=sid)
 
     async def _unplugged(self) -> None:
-        """CP -> A: contactors open within 100 ms, session ends, PWM off, unlock (2.1 step 8).
+        """CP -> A: contactors open within 100 ms, session ends, PWM off, unlock (2.1 step 8)
+        once the cable side is below 60 V (issue #10 item 5).
         The session is finished and reset even when a step fails."""
         s = self.session
         if s is not None:
@@ -194,9 +287,9 @@ class PilotHandling:
             await self._cp_idle()
             if self.lock is not None:
                 try:
-                    await self.lock.unlock()
-                except Exception as exc:  # noqa: BLE001
-                    log.error("evse %s: unlock failed: %r", self.evse_index, exc)
+                    await self._unlock_after_unplug(s)
+                except Exception:  # noqa: BLE001 - the session reset below must still run
+                    log.exception("evse %s: unlock after unplug failed", self.evse_index)
             if s is not None:
                 self._emit_safely(ev.Unplugged)
             if self.session is s:

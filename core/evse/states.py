@@ -57,6 +57,8 @@ class EvseTunables:
 
     cable_check_current_A: float = 2.0  # 5.1 step 4 (EVerest 2 A)
     safe_voltage_V: float = 60.0  # 5.1 / 5.5
+    lock_confirm_timeout_s: float = 5.0  # cable check waits this long for the lock to confirm [verify]
+    unlock_discharge_timeout_s: float = 30.0  # after CP A: wait this long for the cable < 60 V, then stay locked [verify]
     isolation_fault_Ohm: float = 100_000.0  # 5.3, IEC 61851-23:2023
     cable_check_timeout_s: float = 35.0  # must finish before the 38 s SECC budget (4.2)
     cable_check_voltage_tolerance_V: float = 10.0  # 5.8 voltage accuracy

@@ -37,6 +37,7 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "psu_fault": ("detail",),
     "lock_failure": ("mode",),  # "lock" (cannot lock) | "unlock" (jammed locked) | "both"
     "cp_short": (),
+    "cp_open": (),  # extra: CP wire broken with the cable still in the inlet (EVSE reads A)
     "missing_diode": (),
     "unplug": (),
     "rcd_trip": (),  # extra: residual current; the breaker opens the contactor
@@ -49,6 +50,7 @@ _FAULT_SOURCES: dict[str, tuple[str, ...]] = {
     "psu_fault": ("power_supply",),
     "lock_failure": ("connector_lock",),
     "cp_short": ("bsp",),
+    "cp_open": (),  # no driver reports it: the EVSE only measures state A
     "missing_diode": ("bsp",),
     "unplug": (),
     "rcd_trip": ("bsp",),
@@ -139,7 +141,10 @@ class SimModel:
         """(positive plateau, negative plateau or None without PWM) as measured at the EVSE."""
         if "cp_short" in self.faults:
             return (0.0, 0.0 if self.generator != "x1" else None)
-        load = pilot.ev_load_ohm(self.ev_letter) if self.plugged else None
+        # cp_open: the EV's resistor is cut off the CP line; the connector and the DC pins stay
+        # mated (and may stay live), which a real unplug of a locked connector cannot do.
+        connected = self.plugged and "cp_open" not in self.faults
+        load = pilot.ev_load_ohm(self.ev_letter) if connected else None
         diode = "missing_diode" not in self.faults
         drop = self.config.ev.diode_drop_V
         low = pilot.cp_plateau_V(pilot.CP_LOW_V, load, diode=diode, diode_drop_V=drop)
@@ -165,8 +170,8 @@ class SimModel:
         return {"x1": 100.0, "f": 0.0}.get(self.generator, self.duty_pct)
 
     def ev_duty_pct(self) -> float:
-        """What the EV sees: 0 when unplugged, shorted or in F."""
-        if not self.plugged or "cp_short" in self.faults:
+        """What the EV sees: 0 when unplugged, shorted, cut off (cp_open) or in F."""
+        if not self.plugged or "cp_short" in self.faults or "cp_open" in self.faults:
             return 0.0
         return self.evse_duty_pct()
 
@@ -358,7 +363,7 @@ class SimModel:
 
     def inject(self, fault: str, **params: Any) -> None:
         """Raise a fault: imd_fault(mode, resistance_Ohm), over_voltage(voltage_V),
-        psu_fault(detail), lock_failure(mode), cp_short, missing_diode, unplug, rcd_trip,
+        psu_fault(detail), lock_failure(mode), cp_short, cp_open, missing_diode, unplug, rcd_trip,
         contactor_welded."""
         if fault not in FAULTS:
             raise ValueError(f"unknown sim fault {fault!r}; known: {', '.join(FAULTS)}")
