@@ -76,6 +76,56 @@ class ModuleCableEnd:
         self.ac_current_A = current_A
 
 
+class _GatedDataLink:
+    """The SECC's data-link pipe as the module runs it: SLAC always, SDP only while listening
+    (5.9.9: the SDP server starts at Start listen). Unanswered SDP requests are what an EV
+    sees from a real module before 0x6A; it retries them (SDP timing, charging-domain.md 2.4)."""
+
+    def __init__(self, pipe, listening: asyncio.Event):
+        self.pipe, self._listening = pipe, listening
+
+    async def recv(self) -> Any:
+        from freev2g_virtual_plc.messages.common import SdpReq
+
+        while True:
+            msg = await self.pipe.recv()
+            if isinstance(msg, SdpReq) and not self._listening.is_set():
+                log.debug("emulator: SDP request before Start listen, not answered")
+                continue
+            return msg
+
+    def __getattr__(self, name: str):
+        return getattr(self.pipe, name)
+
+
+class ListenGate:
+    """The SECC link's cable, gated by Start listen / Stop listen: SDP is not answered and no
+    V2G connection is accepted while the host has not sent 0x6A, so the session always runs on
+    the host's 0x60 configuration (whitebeet-hci.md 5.9.9)."""
+
+    def __init__(self, cable, listening: asyncio.Event):
+        self.cable, self._listening = cable, listening
+        self._pipes: dict[int, _GatedDataLink] = {}
+
+    def data_link(self, role: str):
+        pipe = self.cable.data_link(role)
+        gated = self._pipes.get(id(pipe))
+        if gated is None or gated.pipe is not pipe:  # one wrapper per pipe: the link compares them
+            gated = self._pipes[id(pipe)] = _GatedDataLink(pipe, self._listening)
+        return gated
+
+    async def accept(self):
+        while True:
+            pipe = await self.cable.accept()
+            if self._listening.is_set():
+                return pipe
+            log.info("emulator: V2G connection before Start listen, refused")
+            await pipe.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self.cable, name)
+
+
 class _SimModel:
     def __init__(self, ev: ModuleCableEnd):
         self.ev = ev
@@ -93,22 +143,19 @@ class VirtualEvsePeer:
         self.link = VirtualEvseLink(link_options(path, options), ctx)
         self.handler = None
         self.listening = asyncio.Event()
-        self.listen_wait_s = 10.0
         self._cp_started = False
 
     def bind(self, handler) -> None:
         self.handler = handler
 
     async def start(self) -> None:
+        # The offer is replaced at Start listen (5.9.9); until then the gate keeps the EV out.
         placeholder = EVSEOffer(evse_id="", energy_transfer_modes=tuple(EnergyTransferMode))
         await self.link.open(self._handle, placeholder)
+        # open() only queued its data-link and accept tasks: they see the gated cable.
+        self.link.cable = ListenGate(self.link.cable, self.listening)
 
     async def _handle(self, event: L.LinkEvent) -> Any:
-        if isinstance(event, L.SessionSetup) and not self.listening.is_set():
-            try:  # the host sends Start listen right after SLAC (7.2 step 5)
-                await self.clock.wait_for(self.listening.wait(), self.listen_wait_s)
-            except TimeoutError:
-                log.warning("emulator: V2G session before Start listen")
         return await self.handler(event)
 
     def cp_changed(self, cp) -> None:
