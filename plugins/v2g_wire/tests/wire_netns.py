@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
@@ -55,7 +57,40 @@ def veth_pair(*, auto_link_local: bool = False) -> Iterator[VethPair]:
                 _run("ip", "-n", ns, "link", "set", "dev", ifc, "addrgenmode", "none")
                 _run("ip", "-n", ns, "addr", "add", f"{addr}/64", "dev", ifc, "nodad")
             _run("ip", "-n", ns, "link", "set", "dev", ifc, "up")
+        if not auto_link_local:
+            _wait_multicast(pair)
         yield pair
     finally:
         subprocess.run(["ip", "netns", "del", pair.secc_ns], capture_output=True)
         subprocess.run(["ip", "netns", "del", pair.ev_ns], capture_output=True)
+
+
+def _wait_multicast(pair: VethPair, timeout_s: float = 10.0) -> None:
+    """A fresh veth link has no IPv6 multicast route for about a second after it comes up
+    (measured here: the first SDP datagram passed after ~1.0 s; before, sendto fails or is lost): probe ff02::1 until one datagram passes,
+    so the tests measure our code and not the kernel's link setup."""
+    from freev2g_v2g_wire.iface import in_netns
+
+    with in_netns(pair.secc_ns):
+        rx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, pair.secc_if.encode())
+        rx.bind(("::", 15119))
+    with in_netns(pair.ev_ns):
+        tx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        index = socket.if_nametoindex(pair.ev_if)
+    rx.settimeout(0.02)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                tx.sendto(b"probe", ("ff02::1", 15119, 0, index))
+                rx.recv(16)
+                return
+            except socket.timeout:
+                continue
+            except OSError:  # "network is unreachable" until the multicast route exists
+                time.sleep(0.02)
+        raise RuntimeError(f"veth pair {pair.secc_if}/{pair.ev_if}: no multicast passed within {timeout_s:g} s")
+    finally:
+        rx.close()
+        tx.close()

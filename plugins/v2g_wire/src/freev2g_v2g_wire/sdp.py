@@ -246,14 +246,19 @@ class SdpClient:
         dest = self.iface.sockaddr(self.options.group, self.options.port)
         try:
             for _ in range(self.options.max_requests):
-                transport.sendto(request.to_bytes(), dest)
-                self.sent += 1
+                try:
+                    self._sock.sendto(request.to_bytes(), dest)
+                    self.sent += 1
+                except OSError as exc:  # e.g. no multicast route yet while the link comes up
+                    self.stats.dropped["send_failed"] += 1
+                    self.stats.last_error = f"sending to {self.options.group}%{self.iface.name}: {exc}"
+                    log.warning("SDP client: %s", self.stats.last_error)
                 response = await self._answer(proto, self.options.retry_s)
                 if response is not None:
                     return response
-            raise SdpTimeout(f"SDP on {self.iface.name}: no valid answer to {self.sent} requests "
+            raise SdpTimeout(f"SDP on {self.iface.name}: no valid answer to {self.options.max_requests} requests "
                              f"({self.options.retry_s:g} s apart; {self.stats.received} datagrams received, "
-                             f"dropped {dict(self.stats.dropped)})")
+                             f"dropped {dict(self.stats.dropped)}; last error: {self.stats.last_error or 'none'})")
         finally:
             transport.close()
 

@@ -75,7 +75,10 @@ async def read_message(reader: asyncio.StreamReader, *, max_payload: int = DEFAU
         header = parse_v2gtp_header(head, max_length=max_payload)
     except V2gtpError as exc:
         raise V2gtpFrameError(f"bad V2GTP header at stream byte {offset} ({head.hex(' ')}): {exc}") from None
-    check_stream_type(int(header.payload_type))
+    try:
+        check_stream_type(int(header.payload_type))
+    except V2gtpFrameError as exc:
+        raise V2gtpFrameError(f"at stream byte {offset}: {exc}") from None
     try:
         payload = await reader.readexactly(header.payload_length)
     except asyncio.IncompleteReadError as exc:
