@@ -108,8 +108,11 @@ class IsolationMonitor(Protocol):
 
     Optional: ``cable_voltage_V() -> float``, the DC voltage measured on the CABLE side of the
     EVSE contactor (IMDs usually measure it; a bsp driver may offer it too). The EvseManager uses
-    it for WeldingDetection and to refuse unlocking a live DC connector; the supply-side reading of
-    the power supply cannot see a welded EV contactor (5.5).
+    it for WeldingDetection, for the "below 60 V" checks before and after cable check, and to keep
+    the connector locked while the cable is live (remote unlock and after CP A). A board without
+    it gets the power supply's reading instead, which is the supply side of the contactor: it
+    cannot see a welded or early-closed EV contactor (5.5), so such a board cannot detect a live
+    cable before cable check or at unplug. A reading that raises counts as live.
     """
 
     def subscribe(self, listener: BoardListener) -> None: ...
@@ -171,11 +174,16 @@ class ConnectorLock(Protocol):
     def subscribe(self, listener: BoardListener) -> None: ...
 
     async def lock(self) -> None:
-        """Returns when locked; raises DeviceFault when the lock fails."""
+        """Returns when locked; raises DeviceFault when the lock fails. The EvseManager waits at
+        most `lock_confirm_timeout_s` (EvseTunables) and then requires `is_locked()` before cable
+        check puts any voltage on the output; otherwise the session ends with
+        `connector_lock_fault`."""
 
-    async def unlock(self) -> None: ...
+    async def unlock(self) -> None:
+        """Called only with the cable side below the safe voltage (60 V)."""
 
-    def is_locked(self) -> bool: ...
+    def is_locked(self) -> bool:
+        """The lock's confirmed position (feedback), not the last command."""
 
 
 @frozen

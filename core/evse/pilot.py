@@ -198,6 +198,11 @@ class PilotHandling:
             await self.clock.wait_for(asyncio.shield(attempt), timeout_s)
         except TimeoutError:
             raise LockNotConfirmed(f"connector not locked after {timeout_s:g} s") from None
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if attempt.cancelled() and current is not None and not current.cancelling():
+                raise LockNotConfirmed("lock attempt abandoned (CP A)") from None
+            raise
         except BoardError as exc:
             raise LockNotConfirmed(f"connector lock failed: {exc}") from exc
         if not lock.is_locked():

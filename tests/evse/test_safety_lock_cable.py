@@ -85,6 +85,8 @@ def test_5_cp_a_with_a_live_cable_keeps_the_lock_until_the_cable_is_below_60V(vi
         assert lock.is_locked() and h.ev.contactor_closed()
         h.model.inject("cp_open")  # EVSE measures A; the EV contactor stays closed
         await h.settle(1.0)
+        print(f"\n[measure] CP A with the cable at {h.ev.inlet_voltage_V():.1f} V: unlocked at "
+              f"{[round(v, 1) for v in unlocks]} V (locked={lock.is_locked()})")
         # safe: contactor open, supply off, PWM off, session closed - but still locked
         assert h.bsp.cp_state() is CPState.A
         assert not h.bsp.contactor_closed() and h.model.psu_mode == "off"
@@ -97,6 +99,7 @@ def test_5_cp_a_with_a_live_cable_keeps_the_lock_until_the_cable_is_below_60V(vi
         # the EV opens its contactor: the cable side drops, the lock opens by itself
         h.ev.set_contactor(False)
         await h.settle(1.0)
+        print(f"[measure] after the EV contactor opened: unlocked at {[round(v, 1) for v in unlocks]} V")
         assert h.ev.inlet_voltage_V() < 60.0
         assert not lock.is_locked()
         assert len(unlocks) == 1 and unlocks[0] < 60.0
@@ -159,6 +162,8 @@ def test_6_lock_that_fails_ends_the_session_before_anything_is_energised(virtual
         h.model.inject("lock_failure", mode="lock")
         watch = UnlockedVoltage(h).start()
         cc = await _cable_check_until_finished(h)
+        print(f"\n[measure] cable check {cc.status_code.name}: highest output voltage while unlocked "
+              f"{watch.highest_V:.1f} V")
         await h.settle(1.0)
         assert cc.processing is EVSEProcessing.FINISHED and cc.status_code.name == "SHUTDOWN"
         assert not h.model.locked
@@ -178,6 +183,8 @@ def test_6_lock_that_never_confirms_times_out_with_connector_lock_fault(virtual_
         sid = h.session_id
         watch = UnlockedVoltage(h).start()
         cc = await _cable_check_until_finished(h)
+        print(f"\n[measure] cable check {cc.status_code.name}: highest output voltage while unlocked "
+              f"{watch.highest_V:.1f} V")
         await h.settle(1.0)
         assert cc.processing is EVSEProcessing.FINISHED and cc.status_code.name == "SHUTDOWN"
         assert watch.highest_V < 60.0, f"{watch.highest_V:.0f} V on an unlocked connector"
@@ -197,6 +204,8 @@ def test_6_working_lock_confirms_before_the_test_voltage(virtual_loop, make_harn
         await h.dc_until_charge_parameters()
         watch = UnlockedVoltage(h).start()
         cc = await _cable_check_until_finished(h)
+        print(f"\n[measure] cable check {cc.status_code.name}: highest output voltage while unlocked "
+              f"{watch.highest_V:.1f} V")
         assert cc.status_code.name == "READY", cc
         assert h.model.locked
         assert watch.highest_V < 60.0, f"{watch.highest_V:.0f} V on an unlocked connector"

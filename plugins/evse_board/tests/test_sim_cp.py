@@ -144,3 +144,26 @@ def test_cable_rating_from_pp_and_fixed_cable(bench_factory):
     fixed = make_bench({"evse": {"fixed_cable": True}})
     fixed.model.plug_in()
     assert fixed.bsp.cable_rating_A() is None
+
+
+def test_cp_open_reads_a_at_the_evse_while_the_dc_pins_stay_live(bench, virtual_loop):
+    """cp_open: the CP wire is cut with the connector mated. The EVSE measures A and the EV sees
+    no PWM, but the EV contactor keeps the battery on the cable (inlet) side; no fault event."""
+
+    async def go():
+        bench.ev.set_cp_state(CPState.C)
+        await bench.bsp.set_pwm_duty(5.0)
+        bench.ev.set_contactor(True)
+        seen = events_of(bench)
+        assert bench.imd.cable_voltage_V() > 300.0
+        bench.model.inject("cp_open")
+        assert bench.bsp.cp_state() is CPState.A
+        assert bench.ev.pwm_duty_pct() == 0.0
+        assert bench.imd.cable_voltage_V() > 300.0  # still mated: the pins are live
+        assert [(e.kind, e.value) for e in seen] == [("cp_state", CPState.A)]
+        bench.ev.set_contactor(False)
+        assert bench.imd.cable_voltage_V() == 0.0
+        assert bench.model.clear("cp_open") is True
+        assert bench.bsp.cp_state() is CPState.C and bench.ev.pwm_duty_pct() == 5.0
+
+    virtual_loop(go())
