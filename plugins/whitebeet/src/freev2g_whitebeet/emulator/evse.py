@@ -50,6 +50,7 @@ class _Session:
     closure: int = 0
     error_code: int | None = None
     ev_values: Any = None
+    ev_max: tuple[float, float, float | None] | None = None  # the EV's own maxima (V, A, W)
     notification: EVSENotification = EVSENotification.NONE
     notification_delay_s: int = 0
     tuples: Any = None
@@ -234,6 +235,7 @@ class EvseV2gModule(HostTiming):
                 for i, en in enumerate(t.entries)))
             for t in p.tuples))
         if e.dc is not None:
+            s.ev_max = (e.dc.ev_max_voltage_V, e.dc.ev_max_current_A, e.dc.ev_max_power_W)
             asyncio.get_running_loop().create_task(self._notify_ev_dc(e.dc.status, e.dc.ev_max_voltage_V,
                                                                       e.dc.ev_max_current_A, e.dc.ev_max_power_W, 0, 0))
         if e.ac is not None:
@@ -257,6 +259,13 @@ class EvseV2gModule(HostTiming):
         if s is not None:
             s.ev_values = values
         await self.core.notify("v2g.evse.dc_parameters_changed", **values)
+
+    def _ev_max(self) -> tuple[float, float, float | None]:
+        s = self.session
+        if s is None or s.ev_max is None:
+            log.warning("emulator: DC request before the EV sent its maxima (ChargeParameterDiscovery); 0x85 carries 0")
+            return 0.0, 0.0, None
+        return s.ev_max
 
     def _dc_limits(self) -> DCEVSEChargeParameter:
         return dc_limits(self.dc_params, self.last_dc_update)
@@ -291,14 +300,15 @@ class EvseV2gModule(HostTiming):
             s.pre_charge_notified = True
             await self.core.notify("v2g.evse.pre_charge_started")
         lim = self._dc_limits()
-        await self._notify_ev_dc(e.ev_status, lim.max_voltage_V, lim.max_current_A, None,
-                                 e.target_voltage_V, e.target_current_A)
+        # 0x85 fields 1-3 are the EV's maxima: PreChargeReq has none, they are still the EV's
+        # from ChargeParameterDiscovery (never the EVSE's own limits).
+        await self._notify_ev_dc(e.ev_status, *self._ev_max(), e.target_voltage_V, e.target_current_A)
         return L.PreChargeAnswer(present_voltage_V=self._present()[0], status_code=lim.status_code)
 
     async def _on_PowerDeliveryRequest(self, e: L.PowerDeliveryRequest):
         if e.progress is ChargeProgress.START:
-            profile = [{"start_s": p.start_s, "power_W": p.max_power_W} for p in e.profile] or [
-                {"start_s": 0, "power_W": 0}]
+            # exactly the EV's ChargingProfile; none sent -> no entries (never a made-up one)
+            profile = [{"start_s": p.start_s, "power_W": p.max_power_W} for p in e.profile]
             p = await self._ask("v2g.evse.start_charging_requested",
                                 {"timeout_ms": self.config.power_delivery_timeout_ms,
                                  "tuple_id": e.tuple_id or 1, "profile": profile[:24]},
@@ -319,9 +329,13 @@ class EvseV2gModule(HostTiming):
 
     async def _on_DCChargeLoopRequest(self, e: L.DCChargeLoopRequest):
         lim = self._dc_limits()
-        await self._notify_ev_dc(e.ev_status, e.ev_max_voltage_V or lim.max_voltage_V,
-                                 e.ev_max_current_A or lim.max_current_A, e.ev_max_power_W,
-                                 e.target_voltage_V, e.target_current_A, e.charging_complete)
+        known_v, known_i, known_p = self._ev_max()  # CurrentDemandReq's maxima are optional
+        ev_max = (known_v if e.ev_max_voltage_V is None else e.ev_max_voltage_V,
+                  known_i if e.ev_max_current_A is None else e.ev_max_current_A,
+                  known_p if e.ev_max_power_W is None else e.ev_max_power_W)
+        if self.session is not None:
+            self.session.ev_max = ev_max
+        await self._notify_ev_dc(e.ev_status, *ev_max, e.target_voltage_V, e.target_current_A, e.charging_complete)
         v, i = self._present()
         s = self.session
         return L.DCChargeLoopAnswer(

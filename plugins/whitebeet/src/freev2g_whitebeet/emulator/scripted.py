@@ -14,6 +14,7 @@ from freev2g.model.enums import (
     StopCause,
 )
 from freev2g.model.params import ACEVChargeParameter, DCEVChargeParameter, DCEVStatus
+from freev2g.model.schedule import ChargingProfileEntry
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,12 @@ class ScriptedEvPeer:
                 lambda a: a.processing is EVSEProcessing.FINISHED)
             if cpd.response_code.is_failure or cpd.schedules is None:
                 return await self._end(StopCause.EVSE_STOP, "charge parameter discovery failed")
-            tuple_id = cpd.schedules.tuples[0].tuple_id
+            chosen = cpd.schedules.tuples[0]
+            tuple_id = chosen.tuple_id
+            ev_max_W = 50000.0 if mode.is_dc else 3 * 230.0 * ac.ev_max_current_A
+            # the EV's ChargingProfile follows the chosen schedule, capped at its own maximum
+            profile = tuple(ChargingProfileEntry(start_s=en.start_s, max_power_W=min(en.pmax_W, ev_max_W))
+                            for en in chosen.entries)
             if mode.is_dc:
                 await self._set_cp(2)
                 cc = await self._ask(L.CableCheckRequest(ev_status=status()),
@@ -127,7 +133,8 @@ class ScriptedEvPeer:
                                 lambda a: abs(a.present_voltage_V - c.target_voltage_V) <= 10.0)
             else:
                 await self._set_cp(2)
-            pd = await h(L.PowerDeliveryRequest(progress=ChargeProgress.START, tuple_id=tuple_id, ev_status=status()))
+            pd = await h(L.PowerDeliveryRequest(progress=ChargeProgress.START, tuple_id=tuple_id, profile=profile,
+                                                ev_status=status()))
             if pd.response_code.is_failure:
                 return await self._end(StopCause.EVSE_STOP, "power delivery refused")
             for _ in range(c.max_steps):

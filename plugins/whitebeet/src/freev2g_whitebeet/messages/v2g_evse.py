@@ -202,7 +202,7 @@ def evse_specs(d: Dialect) -> list[MessageSpec]:
         note(V2G, 0x88, "v2g.evse.pre_charge_started", role="evse"),
         note(
             V2G, 0x89, "v2g.evse.start_charging_requested",
-            (("timeout_ms", u32), ("tuple_id", s16), ("profile", list8(PROFILE_ENTRY, 1, 24))),
+            (("timeout_ms", u32), ("tuple_id", s16), ("profile", list8(PROFILE_ENTRY, 0, 24))),  # 0: the EV sent no ChargingProfile
             role="evse",
         ),
         note(V2G, 0x8A, "v2g.evse.stop_charging_requested", (("timeout_ms", u32), ("renegotiation", boolean)), role="evse"),
