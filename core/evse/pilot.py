@@ -114,7 +114,12 @@ class PilotHandling:
                     await self.stop(StopCause.CP_FAULT, "state D, no ventilation", fault=True)
                 return
             if self.lock is not None and not self.lock.is_locked():
-                self.spawn(self._lock())  # never holds up the CP worker (an A or B must be seen at once)
+                if self.is_dc:
+                    self.spawn(self._lock())  # cable check waits for it (never holds up the CP worker)
+                else:
+                    await self._lock()  # AC: locked before the contactor closes (bounded wait)
+                    if not self.lock.is_locked():
+                        return
             if not self.is_dc:
                 await self.ac.ev_ready()
         elif new is CPState.B and old in (CPState.C, CPState.D):

@@ -252,3 +252,27 @@ def test_7_board_without_a_cable_reading_uses_the_supply_side(virtual_loop, make
         await h.station.stop()
 
     virtual_loop(scenario())
+
+
+def test_6_ac_lock_that_never_confirms_ends_the_session_without_closing(virtual_loop, make_harness):
+    """Basic AC charging: a lock that never confirms ends the session with connector_lock_fault
+    and the contactor never closes (before, the CP handling waited for it without end)."""
+
+    async def scenario():
+        h = await make_harness(evse={"charge_mode": "AC", "lock_connector_in_state_b": False},
+                               board_options={"lock": {"lock_time_s": 120.0}})
+        h.ev.plug_in()
+        await h.settle(1.0)
+        sid = h.session_id
+        closed = []
+        h.model.subscribe("bsp", lambda e: closed.append(e.value) if e.kind == "relay" else None)
+        h.ev.set_ac_current_draw(16.0, 3)
+        h.ev.set_cp_state(CPState.C)
+        await h.settle(h.manager.tunables.lock_confirm_timeout_s + 2.0)
+        assert True not in closed and not h.bsp.contactor_closed()
+        assert h.model.ac_current_A == 0.0
+        summary = h.journal.session(sid)
+        assert summary is not None and summary.stop_cause == StopCause.CONNECTOR_LOCK_FAULT.value, summary
+        await h.station.stop()
+
+    virtual_loop(scenario())
