@@ -30,6 +30,11 @@ class PilotHandling:
         if event.kind == "cp_state" and self._cp_queue is not None:
             value = event.value if isinstance(event.value, CPState) else self.bsp.cp_state()
             self._cp_queue.put_nowait(value)
+        elif event.kind == "lock" and event.value is False and kind == "connector_lock":
+            # the lock opened by itself (or was released by hand) with the output possibly live
+            ours = getattr(self, "_unlocking", False)
+            if not ours and (self.energy_on or self._output_may_be_live or (self.is_dc and self.state in ENERGY_STATES)):
+                self.spawn(self.stop(StopCause.CONNECTOR_LOCK_FAULT, "connector unlocked while energised", fault=True))
         elif event.kind == "fault":
             error = event.value
             if isinstance(error, BaseException) and not stops_charging(error):
@@ -231,11 +236,14 @@ class PilotHandling:
             return math.inf, "supply reading failed"
 
     async def _unlock_now(self) -> bool:
+        self._unlocking = True  # our own unlock, decided on the cable voltage: not a lock fault
         try:
             await self.lock.unlock()
         except Exception as exc:  # noqa: BLE001
             log.error("evse %s: unlock failed: %r", self.evse_index, exc)
             return False
+        finally:
+            self._unlocking = False
         return True
 
     async def _unlock_after_unplug(self, s: SessionContext | None) -> None:

@@ -276,3 +276,23 @@ def test_6_ac_lock_that_never_confirms_ends_the_session_without_closing(virtual_
         await h.station.stop()
 
     virtual_loop(scenario())
+
+
+def test_6_lock_that_opens_while_energised_stops_with_connector_lock_fault(virtual_loop, make_harness):
+    """The lock opens under load (released by hand or failing open: the driver's own unlock
+    called from outside the EvseManager): the output is switched off at once."""
+
+    async def scenario():
+        h = await make_harness()
+        await h.start_dc()
+        await h.loop(n=2)
+        sid = h.session_id
+        assert h.bsp.contactor_closed() and h.model.psu_current_A > 50.0
+        await h.station.boards["connector_lock"].unlock()
+        await h.settle(1.0)
+        assert not h.bsp.contactor_closed() and h.model.psu_mode == "off"
+        assert h.model.psu_current_A == 0.0
+        assert h.journal.session(sid).stop_cause == StopCause.CONNECTOR_LOCK_FAULT.value
+        await h.station.stop()
+
+    virtual_loop(scenario())
