@@ -237,8 +237,8 @@ class FrameDecoder:
         raw = lib.fv2g_decoder_new(max_payload, 1 if accept_zero_checksum else 0)
         if raw == ffi.NULL:
             raise MemoryError("fv2g_decoder_new failed")
-        # C side: a running-sum ring (4 bytes per frame byte) and a two-frame candidate buffer
-        self._decoder = ffi.gc(raw, lib.fv2g_decoder_free, size=6 * (max_payload + 8) + 256)
+        # C side: a running-sum ring (up to 8 bytes per frame byte) and a two-frame buffer
+        self._decoder = ffi.gc(raw, lib.fv2g_decoder_free, size=10 * (max_payload + 8) + 256)
         self._in_use = threading.Lock()
         payload_capacity = max(max_payload, 1, batch_frames * 64)
         self._arrays = {  # owners of the memory the batch struct points to

@@ -20,8 +20,8 @@ SOURCES = ("hci_frame.c", "encap.c", "deadline.c", "timerfd_glue.c",
            "exi_tables_iso2.c", "exi_tables_iso20_common.c", "exi_tables_iso20_dc.c",
            "exi_tables_iso20_ac.c", "exi_tables_iso20_acdp.c", "exi_tables_iso20_wpt.c",
            "exi_tables_xmldsig.c")
-HEADERS = ("fv2g_status.h", "hci_frame.h", "encap.h", "deadline.h", "exi_runtime.h", "exi_bits.h",
-           "exi_tables.h")
+HEADERS = ("fv2g_status.h", "hci_frame.h", "hci_sums.h", "encap.h", "deadline.h", "exi_runtime.h",
+           "exi_bits.h", "exi_tables.h")
 
 # Only what the Python facades (core/framing.py, core/timing.py) use.
 CDEF = """

@@ -10,10 +10,12 @@
  *  - a moving head in the candidate buffer (twice the largest frame): bytes dropped from the
  *    front move the head; the rest is moved down only when a candidate would not fit behind
  *    it, which takes more than one largest frame of dropped bytes since the last move.
- * Every byte is thus searched once, read for sums at most twice and copied at most twice
- * (fv2g_decoder_work counts it).
+ * Once a held candidate lies wholly in the caller's input, decoding goes on there. Every byte
+ * is thus searched at most twice, read for sums at most twice and copied at most three times
+ * (fv2g_decoder_work counts it; tests/core/test_framing_resync_linear.py bounds it).
  */
 #include "hci_frame.h"
+#include "hci_sums.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +26,11 @@ struct fv2g_decoder {
     uint32_t frame_cap;        /* max_payload + 8: the largest candidate */
     uint32_t head;             /* buf[head] == 0xC0 whenever pending > 0 */
     uint32_t pending;          /* candidate bytes held in buf[head .. head + pending) */
-    int sums_valid;
-    uint64_t sums_from;        /* stream offset where the running sums start (0 there) */
-    uint64_t sums_to;          /* last stream offset with a known running sum */
-    uint32_t sums_at_to;       /* its index in the ring */
+    fv2g_sums sums;            /* running sums over frame_cap bytes (hci_sums.h) */
     fv2g_decoder_stats stats;
     fv2g_decoder_work work;
     uint8_t *buf;              /* 2 * frame_cap bytes, after the ring */
-    /* frame_cap + 1 entries: sums[o % (frame_cap + 1)] = sum of stream bytes [sums_from, o)
-     * mod 2^32, known for o in [max(sums_from, sums_to - frame_cap), sums_to]. */
-    uint32_t sums[];
+    uint32_t ring[];           /* fv2g_sums_ring_len(frame_cap) entries for `sums` */
 };
 
 /* Section 2.2 steps 3-5 on a plain byte sum that leaves out the checksum byte. */
@@ -91,91 +88,28 @@ int32_t fv2g_frame_encode(uint8_t module_id, uint8_t sub_id, uint8_t request_id,
     return (int32_t)total;
 }
 
-/* ---- running sums (decoder only) ---- */
-
-static uint32_t sums_ring(const fv2g_decoder *dec)
-{
-    return dec->frame_cap + 1;
-}
-
-/* Ring index of a covered stream offset (sums_to - frame_cap <= at <= sums_to). */
-static uint32_t sums_index(const fv2g_decoder *dec, uint64_t at)
-{
-    uint32_t back = (uint32_t)(dec->sums_to - at);
-    return dec->sums_at_to >= back ? dec->sums_at_to - back : dec->sums_at_to + sums_ring(dec) - back;
-}
-
-/* 1 if the running sum at stream offset `at` is known (then a candidate there can use it). */
-static int sums_cover(const fv2g_decoder *dec, uint64_t at)
-{
-    return dec->sums_valid && at >= dec->sums_from && at <= dec->sums_to
-           && dec->sums_to - at <= dec->frame_cap;
-}
-
-static void sums_restart(fv2g_decoder *dec, uint64_t at)
-{
-    dec->sums_valid = 1;
-    dec->sums_from = at;
-    dec->sums_to = at;
-    dec->sums_at_to = 0;
-    dec->sums[0] = 0;
-}
-
-/* Extends the running sums to offset `to`; p[0] is the byte at stream offset `at`, which is
- * covered, and p holds every byte up to `to` (to - at <= frame_cap). */
-static inline __attribute__((always_inline)) void sums_extend(fv2g_decoder *dec, const uint8_t *p, uint64_t at, uint64_t to)
-{
-    if (to <= dec->sums_to)
-        return;
-    uint32_t ring = sums_ring(dec);
-    uint32_t i = dec->sums_at_to;
-    uint32_t acc = dec->sums[i];
-    const uint8_t *q = p + (dec->sums_to - at);
-    size_t left = (size_t)(to - dec->sums_to);
-    dec->work.summed_bytes += left;
-    while (left > 0) {
-        if (i == ring - 1) { /* wrap */
-            acc += *q++;
-            dec->sums[0] = acc;
-            i = 0;
-            left--;
-            continue;
-        }
-        size_t run = ring - 1 - i < left ? ring - 1 - i : left;
-        uint32_t *w = dec->sums + i + 1;
-        for (size_t k = 0; k < run; k++) {
-            acc += q[k];
-            w[k] = acc;
-        }
-        q += run;
-        i += (uint32_t)run;
-        left -= run;
-    }
-    dec->sums_at_to = i;
-    dec->sums_to = to;
-}
-
 /* Section 2.2 check of a complete candidate p[0..total) at stream offset `at`. A candidate
  * inside known running sums costs only the bytes past them; a fresh one is summed directly
  * (valid traffic stays on this path) and, if rejected, leaves its running sums behind for the
  * candidates that start inside it. */
-static inline __attribute__((always_inline)) int checksum_matches(fv2g_decoder *dec, const uint8_t *p, uint64_t at, uint32_t total,
-                            uint8_t received)
+FV2G_HOT int checksum_matches(fv2g_decoder *dec, const uint8_t *p, uint64_t at, uint32_t total,
+                              uint8_t received)
 {
     uint64_t sum;
-    int fresh = !sums_cover(dec, at);
+    int fresh = !fv2g_sums_cover(&dec->sums, at);
     if (fresh) {
         sum = byte_sum(p, total);
         dec->work.summed_bytes += total;
     } else {
-        sums_extend(dec, p, at, at + total);
-        sum = (uint32_t)(dec->sums[sums_index(dec, at + total)] - dec->sums[sums_index(dec, at)]);
+        uint32_t start = fv2g_sums_at(&dec->sums, at);
+        dec->work.summed_bytes += fv2g_sums_extend(&dec->sums, p, at, at + total);
+        sum = (uint32_t)(fv2g_sums_at(&dec->sums, at + total) - start);
     }
     if (fold_checksum(sum - received) == received)
         return 1;
     if (fresh) {
-        sums_restart(dec, at);
-        sums_extend(dec, p, at, at + total);
+        fv2g_sums_restart(&dec->sums, at);
+        dec->work.summed_bytes += fv2g_sums_extend(&dec->sums, p, at, at + total);
     }
     return 0;
 }
@@ -185,7 +119,7 @@ static inline __attribute__((always_inline)) int checksum_matches(fv2g_decoder *
  * == 0: more bytes are needed; *need is the total required.
  * < 0: rejected, a status code.
  * dec == NULL: a single frame (plain checksum); otherwise p[0] is at stream offset `at`. */
-static inline __attribute__((always_inline)) int32_t judge_candidate(const uint8_t *p, size_t avail, uint32_t max_payload,
+FV2G_HOT int32_t judge_candidate(const uint8_t *p, size_t avail, uint32_t max_payload,
                                int accept_zero_checksum, uint32_t *need,
                                fv2g_decoder *dec, uint64_t at)
 {
@@ -246,14 +180,14 @@ fv2g_decoder *fv2g_decoder_new(uint32_t max_payload, int accept_zero_checksum)
     if (max_payload > FV2G_FRAME_WIRE_MAX_PAYLOAD)
         return NULL;
     uint32_t frame_cap = max_payload + FV2G_FRAME_OVERHEAD_BYTES;
-    size_t ring_bytes = ((size_t)frame_cap + 1) * sizeof(uint32_t);
+    size_t ring_bytes = (size_t)fv2g_sums_ring_len(frame_cap) * sizeof(uint32_t);
     fv2g_decoder *dec = malloc(sizeof(*dec) + ring_bytes + 2 * (size_t)frame_cap);
     if (dec == NULL)
         return NULL;
     dec->max_payload = max_payload;
     dec->accept_zero_checksum = accept_zero_checksum ? 1 : 0;
     dec->frame_cap = frame_cap;
-    dec->buf = (uint8_t *)dec->sums + ring_bytes;
+    dec->buf = (uint8_t *)dec->ring + ring_bytes;
     fv2g_decoder_reset(dec);
     return dec;
 }
@@ -267,9 +201,7 @@ void fv2g_decoder_reset(fv2g_decoder *dec)
 {
     dec->head = 0;
     dec->pending = 0;
-    dec->sums_valid = 0;
-    dec->sums_from = dec->sums_to = 0;
-    dec->sums_at_to = 0;
+    fv2g_sums_init(&dec->sums, dec->ring, dec->frame_cap);
     memset(&dec->stats, 0, sizeof(dec->stats));
     memset(&dec->work, 0, sizeof(dec->work));
 }
@@ -305,14 +237,28 @@ static void count_rejection(fv2g_decoder *dec, int32_t verdict)
     dec->stats.garbage_bytes++; /* the candidate's start marker */
 }
 
-/* The first 0xC0 in p[0..n), or NULL; in valid traffic it is p[0], so look there first. */
+/* The first 0xC0 in p[0..n), or NULL. In valid traffic it is p[0], after a rejected
+ * near-frame a few bytes on: test 8 bytes at once before calling memchr. */
 static inline const uint8_t *find_start(const uint8_t *p, size_t n)
 {
     if (n == 0)
         return NULL;
     if (p[0] == FV2G_FRAME_START)
         return p;
-    return n > 1 ? memchr(p + 1, FV2G_FRAME_START, n - 1) : NULL;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    if (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof(w));
+        w ^= 0xC0C0C0C0C0C0C0C0ull; /* a 0xC0 byte becomes 0x00 */
+        /* High bit set in each byte that is 0x00; the lowest one is exact (a borrow only
+         * reaches bytes above a zero byte), and the lowest address is the lowest byte. */
+        uint64_t zero = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+        if (zero)
+            return p + (__builtin_ctzll(zero) >> 3);
+        return n > 8 ? memchr(p + 8, FV2G_FRAME_START, n - 8) : NULL;
+    }
+#endif
+    return memchr(p + 1, FV2G_FRAME_START, n - 1);
 }
 
 /* Drops n held bytes (an emitted frame, or a rejected start marker) and moves the head to the
@@ -373,7 +319,7 @@ size_t fv2g_decoder_feed(fv2g_decoder *dec, const uint8_t *data, size_t len,
     /* Running sums over bytes that are not held here may describe another caller's buffer
      * (after a full batch the rest of the input is passed again, by contract only). */
     if (dec->pending == 0)
-        dec->sums_valid = 0;
+        dec->sums.valid = 0;
 
     for (;;) {
         uint32_t need = 0;

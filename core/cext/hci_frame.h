@@ -84,9 +84,10 @@ typedef struct {
 
 typedef struct fv2g_decoder fv2g_decoder;
 
-/* The only allocation: the decoder, its running-sum ring ((max_payload + 9) * 4 bytes) and its
- * candidate buffer (2 * (max_payload + 8) bytes). Decoding stays linear in the input however
- * the stream is cut and whatever it holds (see hci_frame.c and fv2g_decoder_work). */
+/* The only allocation: the decoder, its running-sum ring (4-byte entries, as many as the power
+ * of two above max_payload + 8) and its candidate buffer (2 * (max_payload + 8) bytes).
+ * Decoding stays linear in the input however the stream is cut and whatever it holds (see
+ * hci_frame.c and fv2g_decoder_work). */
 fv2g_decoder *fv2g_decoder_new(uint32_t max_payload, int accept_zero_checksum);
 void fv2g_decoder_free(fv2g_decoder *dec);
 void fv2g_decoder_reset(fv2g_decoder *dec);
