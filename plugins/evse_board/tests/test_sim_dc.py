@@ -199,3 +199,30 @@ def test_rcd_trip_opens_contactor_and_blocks_closing(bench, virtual_loop):
             await bench.bsp.allow_power_on(True)
 
     virtual_loop(go())
+
+
+def test_cable_side_discharges_at_the_configured_rate(bench_factory, virtual_loop):
+    """evse.cable_discharge_V_per_s: with both contactors open the inlet side falls at that
+    rate; left out, it is 0 V at once."""
+
+    async def go():
+        for rate, expect_V in ((100.0, None), (None, 0.0)):
+            b = bench_factory({"evse": {"cable_discharge_V_per_s": rate}} if rate else {})
+            b.ev.plug_in()
+            b.ev.set_contactor(True)
+            ocv = b.imd.cable_voltage_V()
+            assert ocv > 300.0
+            b.ev.set_contactor(False)
+            await b.clock.sleep(1.0)
+            expected = ocv - 100.0 if expect_V is None else expect_V
+            assert b.imd.cable_voltage_V() == pytest.approx(expected, abs=1.0)
+            assert b.ev.inlet_voltage_V() == b.imd.cable_voltage_V()
+
+    virtual_loop(go())
+
+
+def test_cable_discharge_rate_is_validated(bench_factory):
+    from freev2g_evse_board.sim.config import SimConfigError
+
+    with pytest.raises(SimConfigError, match="cable_discharge_V_per_s"):
+        bench_factory({"evse": {"cable_discharge_V_per_s": -5.0}})

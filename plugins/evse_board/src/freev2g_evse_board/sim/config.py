@@ -28,6 +28,11 @@ def _positive(_inst, attribute, value) -> None:
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
 
 
+def _positive_or_none(_inst, attribute, value) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0 (or left out: instant), got {value!r}")
+
+
 @frozen(kw_only=True)
 class EvseSideConfig:
     """CP generator, AC output, PP (charging-domain.md 1.1, 1.7)."""
@@ -37,6 +42,9 @@ class EvseSideConfig:
     max_current_A: float = field(default=32.0, validator=_positive)  # BSP capability
     fixed_cable: bool = False  # True: PP not applicable (cable_rating_A() -> None)
     diode_fault_above_V: float = -10.0
+    # cable/inlet side with both contactors open: falls at this rate (inlet capacitance and its
+    # discharge resistor); left out = at once (0 V as soon as nothing holds it up)
+    cable_discharge_V_per_s: float | None = field(default=None, validator=_positive_or_none)
 
 
 @frozen(kw_only=True)

@@ -88,6 +88,7 @@ class SimModel:
         self.psu_mode = "off"
         self.psu_v_set = self.psu_i_set = self.psu_v_cmd = self.psu_i_cmd = 0.0
         self.psu_voltage_V = self.psu_current_A = 0.0
+        self.cable_V = 0.0  # cable side of the EVSE contactor = EV inlet (physics.cable_side)
         self.ovm_limit_V: float | None = None
         # IMD, lock, meter, battery
         self.imd_running = False
@@ -267,15 +268,10 @@ class SimModel:
         return pilot.cable_rating_from_pp(self.pp_Ohm).rating_A
 
     def inlet_voltage_V(self) -> float:
-        """DC voltage at the EV inlet (cable side of the EV contactor)."""
+        """DC voltage at the EV inlet = the cable side of the EVSE contactor (physics.cable_side:
+        the supply or the battery through a closed contactor, else discharging)."""
         self.update()
-        if not self.plugged:
-            return 0.0
-        if self.evse_contactor:
-            return self.psu_voltage_V
-        if self.ev_contactor:
-            return self.battery.ocv_V()
-        return 0.0
+        return self.cable_V
 
     def set_battery(self, **changes: Any) -> None:
         """Replace battery settings (BatteryConfig fields); call before charging, since the

@@ -102,6 +102,20 @@ def ac_operating_point(m: "SimModel", dt_s: float) -> tuple[float, int, float]:
     return (current_A, phases if current_A > 0 else 0, stored_W)
 
 
+def cable_side(m: "SimModel", dt_s: float) -> float:
+    """Voltage on the cable side of the EVSE contactor (the EV inlet): the supply output through
+    a closed EVSE contactor, else the battery through a closed EV contactor, else the inlet
+    capacitance discharging at `evse.cable_discharge_V_per_s` (None: at once)."""
+    if not m.plugged:
+        return 0.0
+    if m.evse_contactor:
+        return m.psu_voltage_V
+    if m.ev_contactor:
+        return m.battery.ocv_V()
+    rate = m.config.evse.cable_discharge_V_per_s
+    return 0.0 if rate is None else max(0.0, m.cable_V - rate * dt_s)
+
+
 def step(m: "SimModel", dt_s: float) -> None:
     """Advance the model by `dt_s` seconds (one sub-step, operating point held constant)."""
     ramp_supply(m, dt_s)
@@ -109,6 +123,7 @@ def step(m: "SimModel", dt_s: float) -> None:
     if "psu_fault" in m.faults:
         v, i = (0.0, 0.0) if not dc_path_closed(m) else (m.battery.ocv_V(), 0.0)
     m.psu_voltage_V, m.psu_current_A = v, i
+    m.cable_V = cable_side(m, dt_s)
     ac_A, ac_phases, ac_stored_W = ac_operating_point(m, dt_s)
     m.ac_current_A, m.ac_phases = ac_A, ac_phases
     ac_grid_W = m.config.evse.ac_voltage_V * ac_A * ac_phases
