@@ -6,7 +6,9 @@ Also shows the C core alone (event tape in/out, no Python message building) for 
 """
 from __future__ import annotations
 
+import importlib.util
 import time
+from pathlib import Path
 
 from freev2g import exi
 from freev2g.exi import codec
@@ -51,6 +53,7 @@ def best_us(fn, n: int) -> float:
 def main() -> int:
     print(f"EXI encode+decode through freev2g.exi, best of {REPEATS} x {N} (target <= 5 µs per message)")
     worst = 0.0
+    totals: dict[str, float] = {}
     for label, (proto, data) in MESSAGES.items():
         msg = exi.decode(proto, data)
         assert exi.encode(proto, msg) == data, label
@@ -61,12 +64,30 @@ def main() -> int:
         c_enc = best_us(lambda: codec.encode_tape(proto, tape, arena), N)
         total = dec + enc
         worst = max(worst, total)
+        totals[label] = total
         print(f"  {label:28s} {len(data):3d} B  decode {dec:6.2f} µs  encode {enc:6.2f} µs  "
               f"total {total:6.2f} µs   (C tape only: decode {c_dec:5.2f} µs, encode {c_enc:5.2f} µs)")
     verdict = "meets" if worst <= 5.0 else "MISSES"
     print(f"worst encode+decode {worst:.2f} µs per message: {verdict} the 5 µs target")
-    print("Josev ratio: not measured here (needs the Josev interop environment, tests/interop)")
+    _josev_ratio(totals)
     return 0
+
+
+def _josev_ratio(totals: dict[str, float]) -> None:
+    """Josev's codec in the same run (bench/josev_exi.py; needs `make interop-env`)."""
+    spec = importlib.util.spec_from_file_location("josev_exi_bench", Path(__file__).with_name("josev_exi.py"))
+    try:
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        figures = mod.measure()
+    except Exception as exc:  # noqa: BLE001 - the ratio is optional; say why it is missing
+        print(f"Josev ratio: not measured ({exc})")
+        return
+    if figures is None:
+        print("Josev ratio: not measured (no .venv-josev; `make interop-env`)")
+        return
+    for (label, ours), (jlabel, seconds) in zip(totals.items(), figures.items()):
+        print(f"  Josev {jlabel:32s} {seconds * 1e3:8.3f} ms  -> freev2g is {seconds * 1e6 / ours:,.0f}x faster")
 
 
 if __name__ == "__main__":
