@@ -7,7 +7,9 @@ import signal
 
 import click
 
-from .transport.ethernet import DEFAULT_MODULE_MAC, mac_bytes, mac_str
+from freev2g.model.enums import EnergyTransferMode
+
+from .transport.ethernet import mac_bytes, mac_str
 
 log = logging.getLogger(__name__)
 
@@ -155,35 +157,43 @@ def capture_command(iface, pcap_path, count) -> None:
 @whitebeet_group.command("emulate")
 @click.option("--iface", required=True, help="Interface the host reaches the emulated module on.")
 @click.option("--role", type=click.Choice(["evse", "ev"]), required=True)
-@click.option("--mac", default=DEFAULT_MODULE_MAC, show_default=True, help="MAC the emulated module answers with.")
+@click.option("--mac", default=None,
+              help="MAC the emulated module answers with [default: 00:01:01:63:77:33 (EVSE), 00:01:01:63:77:31 (EV)].")
 @click.option("--sessions", type=int, default=0, help="Exit after this many sessions (0 = forever).")
+@click.option("--quiet-s", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
+              help="With --sessions: after the last session, exit once the host has sent nothing for this long "
+                   "(its shutdown commands still get answers).")
 @click.option("--medium", "medium_path", default=None, type=click.Path(dir_okay=False),
               help="virtual_plc socket medium path: the PLC side is a virtual link (needed for --role ev); "
                    "two emulators on one path charge against each other. Without it (EVSE role): a scripted EV.")
+@click.option("--ev-mode", type=click.Choice([m.value for m in EnergyTransferMode]), default=None,
+              help="Scripted EV: energy transfer mode [default: the first the host offers].")
+@click.option("--ev-target-voltage", type=click.FloatRange(min=0.0), default=None,
+              help="Scripted EV: DC target voltage V [default: 400].")
+@click.option("--ev-target-current", type=click.FloatRange(min=0.0), default=None,
+              help="Scripted EV: DC target current A [default: 50].")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
-def emulate_command(iface, role, mac, sessions, medium_path, rt_priority) -> None:
+def emulate_command(iface, role, mac, sessions, quiet_s, medium_path, ev_mode, ev_target_voltage, ev_target_current,
+                    rt_priority) -> None:
     """Speak the module side of the HCI on IFACE (8), backed by a virtual_plc link or a scripted EV."""
     from freev2g.clock import Clock
 
-    from .emulator.assemble import ev_emulator, evse_emulator
-    from .transport.ethernet import EthernetTransport
+    from .emulator.run import EmulateOptions, emulate
+    from .emulator.scripted import ScriptedEvConfig
 
     if role == "ev" and not medium_path:
         raise click.UsageError("--role ev needs --medium PATH (the EVCC is a virtual_plc link on that socket)")
-
-    async def main():
-        transport = EthernetTransport(iface, own_mac=mac_bytes(mac), module_side=True, rt_priority=rt_priority)
-        if role == "ev":
-            emu = ev_emulator(transport, clock=Clock(), mac=mac_bytes(mac), medium_path=medium_path)
-        else:
-            emu = evse_emulator(transport, clock=Clock(), mac=mac_bytes(mac), medium_path=medium_path)
-        await emu.start()
-        click.echo(f"emulating an {role.upper()} module {mac} on {iface}")
+    scripted = {k: v for k, v in (("mode", EnergyTransferMode(ev_mode) if ev_mode else None),
+                                  ("target_voltage_V", ev_target_voltage), ("target_current_A", ev_target_current))
+                if v is not None}
+    if scripted and (role == "ev" or medium_path):
+        raise click.UsageError("--ev-mode/--ev-target-voltage/--ev-target-current set the scripted EV: "
+                               "only with --role evse and no --medium")
+    if mac is not None:
         try:
-            while not sessions or emu.v2g.sessions_completed < sessions:
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(0.5)  # let the last answers go out
-        finally:
-            await emu.stop()
-
-    _run(main())
+            mac_bytes(mac)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--mac") from None
+    opts = EmulateOptions(iface=iface, role=role, mac=mac, sessions=sessions, medium_path=medium_path,
+                          rt_priority=rt_priority, quiet_s=quiet_s, ev=ScriptedEvConfig(**scripted))
+    _run(emulate(opts, clock=Clock(), echo=click.echo))

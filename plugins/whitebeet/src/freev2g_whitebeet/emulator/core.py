@@ -19,6 +19,7 @@ from ..messages import NOTIFICATION_REQUEST_ID, Catalogue, Module, Result, Unkno
 from ..transport.base import Transport, TransportClosed
 
 log = logging.getLogger(__name__)
+frames_log = logging.getLogger(__name__ + ".frames")  # -v: every frame, decoded
 
 Handler = Callable[[Any], Awaitable[Any]]
 
@@ -75,6 +76,7 @@ class EmulatorCore:
         self.commands_seen: list[str] = []
         self.frame_errors = 0
         self.halted = False
+        self.last_frame_at: float | None = None  # clock.monotonic() of the host's last frame
         self.cp_listeners: list[Callable[[], None]] = []
         self._register_generic()
 
@@ -107,6 +109,11 @@ class EmulatorCore:
                 pass
             self._task = None
 
+    @property
+    def running(self) -> bool:
+        """False once the transport closed (the host went away) or after stop()."""
+        return self._task is not None and not self._task.done()
+
     async def wait_closed(self) -> None:
         if self._task is not None:
             await asyncio.shield(self._task)
@@ -123,6 +130,8 @@ class EmulatorCore:
 
     async def notify(self, name: str, **fields: Any) -> None:
         spec = self.cat[name]
+        if frames_log.isEnabledFor(logging.INFO):
+            frames_log.info("-> %s (0x%02X/0x%02X rid 0xFF) %s", name, spec.module, spec.sub, _fields(fields))
         await self.send_frame(spec.module, spec.sub, NOTIFICATION_REQUEST_ID, spec.encode(fields))
 
     # ---- receiving ----------------------------------------------------------------------
@@ -130,6 +139,7 @@ class EmulatorCore:
         try:
             while True:
                 data = await self.transport.recv()
+                self.last_frame_at = self.clock.monotonic()
                 await self._on_datagram(data)
         except TransportClosed:
             return
@@ -168,10 +178,14 @@ class EmulatorCore:
             log.info("emulator: %s", exc)
             await self.send_frame(module, sub, rid, bytes([Result.MALFORMED]))
             return
+        verbose = frames_log.isEnabledFor(logging.INFO)
+        if verbose:
+            frames_log.info("<- %s (0x%02X/0x%02X rid 0x%02X) %s", spec.name, module, sub, rid, _fields(params))
         handler = self._handlers.get(spec.name)
         if handler is None:
             await self.send_frame(module, sub, rid, bytes([Result.COMMAND_UNKNOWN]))
             return
+        result = None
         try:
             result = await handler(params)
             payload = spec.encode_response(Result.OK, result if result is not None else {})
@@ -180,6 +194,9 @@ class EmulatorCore:
         except HciCodecError as exc:
             log.exception("emulator: cannot encode the answer to %s: %s", spec.name, exc)
             payload = bytes([Result.INTERNAL_ERROR])
+        if verbose:
+            frames_log.info("-> %s answer (0x%02X/0x%02X rid 0x%02X) result 0x%02X %s", spec.name, module, sub, rid,
+                            payload[0], _fields(result) if payload[0] == Result.OK else "")
         await self.send_frame(module, sub, rid, payload)
 
     # ---- generic modules (8.2) ----------------------------------------------------------
@@ -319,6 +336,18 @@ class EmulatorCore:
 
         self.on("v2g.set_mode", set_mode)
         self.on("v2g.get_mode", lambda _p: _const({"mode": st.v2g_mode}))
+
+
+def _fields(value: Any) -> str:
+    """Field names and values of a decoded record (attrs) or a dict, for the frame log."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v!r}" for k, v in value.items())
+    names = getattr(type(value), "__attrs_attrs__", None)
+    if names is None:
+        return repr(value)
+    return ", ".join(f"{a.name}={getattr(value, a.name)!r}" for a in names)
 
 
 async def _const(value):

@@ -50,6 +50,7 @@ class EthernetTransport:
     def __init__(self, iface: str, *, own_mac: bytes | None = None, peer_mac: bytes | None = None,
                  module_side: bool = False, rt_priority: int | None = None):
         from scapy.arch.linux import L2Socket
+        from scapy.layers import l2  # noqa: F401  registers Ethernet (ARPHRD 1): no "Unable to guess type"
 
         from .realtime import use_realtime_priority
 
