@@ -67,4 +67,5 @@ export PYTHONPATH="$OUT${PYTHONPATH:+:$PYTHONPATH}"
   tests/core/test_timing.py \
   tests/exi/test_vectors.py \
   tests/exi/test_values.py \
+  tests/exi/test_josev_logs.py \
   tests/exi/test_props.py
