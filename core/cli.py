@@ -14,7 +14,8 @@ import click
 
 from . import __version__
 from .config import EXAMPLE_STATION_TOML, ConfigError
-from .config_check import check_station_file
+from .config_check import check_any_file
+from .config_example import EXAMPLE_SCENARIO_TOML
 from .plugins import FreeV2GPluginManager, get_plugin_manager
 from .registry import DuplicateRegistration
 
@@ -73,6 +74,7 @@ def make_cli(pm: FreeV2GPluginManager | None = None) -> click.Group:
 
     cli.add_command(plugins_command)
     cli.add_command(config_group)
+    cli.add_command(scenario_group)
     for modname in BUILTIN_COMMAND_MODULES:
         import_module(modname).add_commands(cli)
     for impl in pm.hook.freev2g_register_commands.get_hookimpls():
@@ -118,15 +120,22 @@ def config_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.pass_obj
 def config_check(pm: FreeV2GPluginManager, file: str) -> None:
-    """Validate FILE as a station would start from it (drivers, their options, ranges, journal);
-    print every error with its key path, exit 1 on errors."""
+    """Validate FILE: a station.toml (as a station would start from it: drivers, their options,
+    ranges, journal), a car.toml / ev.json or a scenario, detected from its content. Print every
+    error with its key path, exit 1 on errors."""
+    check_file(pm, file)
+
+
+def check_file(pm: FreeV2GPluginManager, file: str) -> None:
+    """`config check` / `scenario check`: notes and OK on stdout, problems on stderr, exit 1."""
     try:
-        checked = check_station_file(pm, file)
+        kind, notes = check_any_file(pm, file)
     except ConfigError as exc:
         echo_config_error(exc)
         raise SystemExit(1)
-    for note in checked.notes:
+    for note in notes:
         click.echo(f"{file}: note: {note}")
+    click.echo(f"{file}: checked as a {kind} file")
     click.echo(f"{file}: OK")
 
 
@@ -137,9 +146,34 @@ def echo_config_error(exc: ConfigError) -> None:
 
 
 @config_group.command("example")
-def config_example() -> None:
-    """Print a commented example station.toml."""
+@click.option("--car", is_flag=True, help="Print an example car.toml (freev2g ev --config, simulate --ev-config).")
+def config_example(car: bool) -> None:
+    """Print a commented example station.toml (or car.toml with --car)."""
+    if car:
+        from .ev.config import EXAMPLE_CAR_TOML
+
+        click.echo(EXAMPLE_CAR_TOML, nl=False)
+        return
     click.echo(EXAMPLE_STATION_TOML, nl=False)
+
+
+@click.group("scenario")
+def scenario_group() -> None:
+    """Scenario files: what `simulate --scenario` and `ev --scenario` play."""
+
+
+@scenario_group.command("example")
+def scenario_example() -> None:
+    """Print a commented example scenario (plug in, charge, pause, resume, unplug)."""
+    click.echo(EXAMPLE_SCENARIO_TOML, nl=False)
+
+
+@scenario_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def scenario_check(pm: FreeV2GPluginManager, file: str) -> None:
+    """Validate a scenario FILE (the same as `freev2g config check FILE`)."""
+    check_file(pm, file)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ import cattrs
 from attrs import define, field, fields
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
+from .config_errors import KeyValueError, did_you_mean, error_paths  # noqa: F401 - re-exported
 from .config_example import EXAMPLE_STATION_TOML  # noqa: F401 - re-exported (freev2g config example)
 from .model.enums import ChargeMode
 
@@ -28,16 +29,6 @@ class ConfigError(ValueError):
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: " + "; ".join(problems))
-
-
-class KeyValueError(ValueError):
-    """A bad value of one key (raised by the field validators); `key` is the field name, so the
-    error line can name the full key path ("evse.ac_nominal_voltage must be > 0, got 0.0")."""
-
-    def __init__(self, key: str, message: str):
-        self.key = key
-        self.message = message
-        super().__init__(f"{key} {message}")
 
 
 def _positive(instance, attribute, value):
@@ -168,6 +159,8 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
         "disable_authentication",
         "sae_j2847_2_bpt_enabled",
         "sae_j2847_2_bpt_mode",
+        "supported_iso_ac_bpt",
+        "enable_autocharge",
         "lock_connector_in_state_b",
         "fail_on_powermeter_errors",
         "state_F_after_fault_ms",
@@ -237,7 +230,11 @@ class StationConfig:
 def _strict(kind: type, accept: tuple[type, ...], reject: tuple[type, ...] = ()):
     def hook(value: Any, type_: type) -> Any:
         if type_ is not kind and isinstance(type_, type) and issubclass(type_, Enum):
-            return type_(value)  # a str-based Enum reaches the str hook: let it check its values
+            # a str-based Enum reaches the str hook: check its values, name the allowed ones
+            allowed = [m.value for m in type_]
+            if value not in allowed:
+                raise ValueError(f"must be one of {', '.join(map(str, allowed))}; got {value!r}")
+            return type_(value)
         if isinstance(value, reject) or not isinstance(value, accept):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
         if kind is float and not math.isfinite(value):
@@ -259,42 +256,6 @@ def make_converter() -> cattrs.Converter:
     return conv
 
 
-_MARK = "\x00"
-
-
-def _error_paths(exc: BaseException, root: str = "") -> list[str]:
-    """cattrs errors as 'key.path: message' lines: a validator's error names its own key, extra
-    keys get one line each ("evse.bogus: unknown key")."""
-
-    def fmt(e: BaseException, type_: Any) -> str:
-        if isinstance(e, KeyValueError):
-            return f"{_MARK}{e.key}{_MARK}{e.message}"
-        if isinstance(e, ForbiddenExtraKeysError):
-            return f"{_MARK}{_MARK}" + ",".join(sorted(e.extra_fields))
-        if isinstance(e, ValueError) and not isinstance(e, cattrs.errors.BaseValidationError):
-            first, _, rest = str(e).partition(" ")
-            if first.isidentifier() and rest.startswith("must "):
-                return f"{_MARK}{first}{_MARK}{rest}"  # a plugin's validator "name must ..., got ..."
-            return str(e)
-        return cattrs.v.format_exception(e, type_)
-
-    problems = []
-    for msg in cattrs.transform_error(exc, path="$", format_exception=fmt):
-        text, _, path = msg.rpartition(" @ ")
-        path = path[2:] if path.startswith("$.") else "" if path == "$" else path
-        if root:
-            path = f"{root}.{path}" if path else root
-        if text.startswith(_MARK):
-            key, message = text[1:].split(_MARK, 1)
-            if not key:  # extra keys: one line per key
-                problems.extend(f"{path + '.' if path else ''}{k}: unknown key" for k in message.split(","))
-                continue
-            problems.append(f"{path + '.' if path else ''}{key} {message}")  # "evse.x must be > 0, got 0"
-            continue
-        problems.append(f"{path}: {text}" if path else text)
-    return problems
-
-
 def structure(data: Any, cls: type, *, source: str = "<config>", root: str = "") -> Any:
     """Structure `data` into `cls`; raise ConfigError naming every bad key path."""
     conv = make_converter()
@@ -302,7 +263,7 @@ def structure(data: Any, cls: type, *, source: str = "<config>", root: str = "")
         return conv.structure(data, cls)
     except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError) as exc:
         if isinstance(exc, (ClassValidationError, ForbiddenExtraKeysError)):
-            problems = _error_paths(exc, root)
+            problems = error_paths(exc, root, data)
         else:
             problems = [f"{root or cls.__name__}: {exc}"]
         raise ConfigError(source, problems) from exc

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from .boards import PowerSupplyCapabilities
 from .config import (
@@ -32,6 +32,7 @@ EVSE_BOARD_KINDS = ("bsp", "imd", "power_supply", "connector_lock", "power_meter
 class CheckedStation:
     config: StationConfig
     notes: list[str]  # accepted keys without effect, one line each
+    data: dict = field(factory=dict)  # the parsed file: which keys it sets (command line > file > defaults)
 
 
 def check_station_file(pm: Any, path: str | Path) -> CheckedStation:
@@ -44,7 +45,45 @@ def check_station_file(pm: Any, path: str | Path) -> CheckedStation:
     if problems:
         raise ConfigError(source, problems)
     notes = [f"evse.{key} is accepted but not supported by freev2g (no effect)" for key in unsupported_evse_keys(data)]
-    return CheckedStation(cfg, notes)
+    return CheckedStation(cfg, notes, data)
+
+
+# Top-level keys only one kind of file has (`dc` and `board` are in both station and car files).
+STATION_ONLY = frozenset({"station", "evse", "link", "journal", "journal_durability", "uplinks"})
+CAR_ONLY = frozenset({"ev", "battery", "ac", "bpt", "quirks", "departure_time_s", "scale", "mac"})
+
+
+def file_kind(path: str | Path, data: Any) -> str:
+    """"scenario", "car" or "station", from what the parsed file holds (ev.json: "car")."""
+    if Path(path).suffix.lower() == ".json":
+        return "car"
+    if not isinstance(data, dict):
+        return "station"
+    if "steps" in data:
+        return "scenario"
+    keys = set(data)
+    if keys & CAR_ONLY and not keys & STATION_ONLY:
+        return "car"
+    return "station"
+
+
+def check_any_file(pm: Any, path: str | Path) -> tuple[str, list[str]]:
+    """Check a station, car or scenario file (detected); (kind, notes) or raise ConfigError."""
+    from .ev.config import load_ev_config, parse_car_config
+    from .ev.scenario import parse_scenario
+
+    if Path(path).suffix.lower() == ".json":
+        load_ev_config(path)
+        return "car", []
+    data = load_toml(path)
+    kind = file_kind(path, data)
+    if kind == "scenario":
+        parse_scenario(data, source=str(path))
+        return kind, []
+    if kind == "car":
+        parse_car_config(data, source=str(path))
+        return kind, []
+    return kind, check_station_file(pm, path).notes
 
 
 def check_station_config(pm: Any, cfg: StationConfig) -> list[str]:

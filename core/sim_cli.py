@@ -41,7 +41,7 @@ def _load_configs(pm, config: str | None, ev_config: str | None, scenario: str |
 
     try:
         # The same check as `freev2g config check`: a file it refuses never starts a station.
-        station = check_station_file(pm, config).config if config else None
+        station = check_station_file(pm, config) if config else None
         car = load_ev_config(ev_config) if ev_config else None
         sc = load_scenario(scenario) if scenario else None
     except ConfigError as exc:
@@ -49,6 +49,21 @@ def _load_configs(pm, config: str | None, ev_config: str | None, scenario: str |
             click.echo(f"{exc.source}: {problem}", err=True)
         raise SystemExit(2) from None
     return station, car, sc
+
+
+def _station_for(checked, config: str | None, mode: str, mode_given: bool):
+    """(station config, mode, notes): command line > station file > the simulation's defaults."""
+    from .sim_config import apply_mode, cli_overrides, merge_station
+    from .simulate import default_station_config
+
+    if checked is None:
+        return default_station_config(mode), mode, []
+    mode, notes = cli_overrides(mode, mode_given, checked.data, config)
+    defaults = default_station_config(mode)
+    station = merge_station(defaults, checked.config, checked.data)
+    if notes:
+        station = apply_mode(station, defaults, checked.data)
+    return station, mode, notes
 
 
 def _check_output_paths(journal: str | None, report_dir: str | None) -> None:
@@ -112,9 +127,14 @@ class _Console:
 @click.option("--protocol", type=click.Choice([p.value for p in Protocol]), default="iso2", show_default=True)
 @click.option("--mode", type=click.Choice(["ac", "dc", "dc_bpt"]), default="dc", show_default=True)
 @click.option("--scale", is_flag=True, help="Send and journal the SCALE data extensions.")
-@click.option("--scenario", type=click.Path(dir_okay=False), help="Scenario TOML (default: plug in, charge, unplug).")
-@click.option("--speed", default="1", show_default=True, help="1 = real time, N = N x faster, max = virtual time.")
-@click.option("--config", type=click.Path(dir_okay=False), help="station.toml")
+@click.option("--scenario", type=click.Path(dir_okay=False),
+              help="Scenario TOML: the steps the EV plays (default: plug in, charge, unplug). "
+                   "`freev2g scenario example` prints one.")
+@click.option("--speed", default="1", show_default=True, help="Simulation clock: 1 = real time, N = N times faster (timers and timeouts shrink "
+              "with it), max = as fast as the CPU allows on virtual time (one process only).")
+@click.option("--config", type=click.Path(dir_okay=False),
+              help="station.toml (`freev2g config example`); it overrides only the keys it sets, and "
+                   "options given here override it.")
 @click.option("--ev-config", type=click.Path(dir_okay=False), help="car.toml or FreeV2G ev.json")
 @click.option("--journal", type=click.Path(dir_okay=False), help="Session journal (sqlite).")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Write journal, plot.svg and summary.json here.")
@@ -128,10 +148,20 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
     from .session_log import SessionLog, format_summary
     from .simulate import Simulation, SimulationError, SimulationOptions
 
-    station, car, sc = _load_configs(pm, config, ev_config, scenario)
+    from .sim_config import authorization_line
+
+    checked, car, sc = _load_configs(pm, config, ev_config, scenario)
     _check_output_paths(journal, report_dir)
+    mode_given = click.get_current_context().get_parameter_source("mode") is click.core.ParameterSource.COMMANDLINE
+    station, mode, notes = _station_for(checked, config, mode, mode_given)
     if id_token:
+        if station.evse.disable_authentication and checked and "disable_authentication" in checked.data.get("evse", {}):
+            notes.append(f"note: --id-token overrides evse.disable_authentication = true in {config}")
         station = require_authorization(station, mode)
+    for note in notes:
+        click.echo(note, err=True)
+    auth_line = authorization_line(station, data=checked.data if checked else None, source=config, id_token=id_token,
+                                   policy_plugins=len(pm.hook.freev2g_authorize.get_hookimpls()))
     try:
         opts = SimulationOptions(
             protocol=Protocol(protocol), mode=mode, scale=scale, speed=_speed(speed), station_config=station,
@@ -150,6 +180,8 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
             sim.subscribe(log.on_event)
         try:
             await sim.start()
+            if not quiet:
+                console.line(auth_line)  # once the station runs: how its sessions get authorized
             quiet_gc()  # start-up objects frozen; no full collection inside the charge loops
             log.clock = sim.clock
             if not quiet:
@@ -183,9 +215,9 @@ def simulate_command(pm, protocol, mode, scale, scenario, speed, config, ev_conf
 
 def require_authorization(station, mode: str):
     """The station config for `--id-token`: EIM with authorization instead of free service."""
-    from .simulate import SimulationOptions, default_station_config
+    from .simulate import default_station_config
 
-    station = station or default_station_config(SimulationOptions(mode=mode))
+    station = station or default_station_config(mode)
     if station.evse.disable_authentication or not station.evse.payment_enable_eim:
         station.evse = attrs.evolve(station.evse, disable_authentication=False, payment_enable_eim=True)
     return station
@@ -212,18 +244,22 @@ def _socket_options(options: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 @click.command("evse")
-@click.option("--config", type=click.Path(dir_okay=False), help="station.toml (default: a DC sim station)")
+@click.option("--config", type=click.Path(dir_okay=False),
+              help="station.toml; it overrides only the keys it sets of the default DC sim station.")
 @click.option("--socket", "socket_path", default=DEFAULT_SOCKET, show_default=True, help="virtual_plc socket path")
-@click.option("--speed", default="1", show_default=True)
+@click.option("--speed", default="1", show_default=True,
+              help="Clock rate: 1 = real time, N = N times faster; the `freev2g ev` side must use the same.")
 @click.option("--sessions", type=int, default=0, help="Exit after this many finished sessions (0 = run until stopped).")
 @click.pass_obj
 def evse_command(pm, config, socket_path, speed, sessions) -> None:
     """Run the charger side; a `freev2g ev` in another terminal plays the car."""
     from .session_log import SessionLog
-    from .simulate import SimulationOptions, default_station_config
+    from .sim_config import authorization_line
 
-    station_cfg, _, _ = _load_configs(pm, config, None, None)
-    station_cfg = station_cfg or default_station_config(SimulationOptions())
+    checked, _, _ = _load_configs(pm, config, None, None)
+    station_cfg, _, _ = _station_for(checked, config, "dc", False)
+    auth_line = authorization_line(station_cfg, data=checked.data if checked else None, source=config, id_token=None,
+                                   policy_plugins=len(pm.hook.freev2g_authorize.get_hookimpls()))
     link = attrs.evolve(station_cfg.link, options=_socket_options(station_cfg.link.options, socket_path))
     station_cfg = attrs.evolve(station_cfg, link=link)
     spd = _speed(speed) or 1.0
@@ -254,6 +290,7 @@ def evse_command(pm, config, socket_path, speed, sessions) -> None:
         await station.start()
         quiet_gc()
         click.echo(f"EVSE {station_cfg.evse.evse_id} ready on {link.options['path']}; waiting for an EV")
+        click.echo(auth_line)
         try:
             await done.wait()
         finally:
@@ -279,8 +316,11 @@ def _start_errors() -> tuple[type[Exception], ...]:
 @click.option("--socket", "socket_path", default=DEFAULT_SOCKET, show_default=True)
 @click.option("--protocol", type=click.Choice([p.value for p in Protocol]), default="iso2", show_default=True)
 @click.option("--mode", type=click.Choice(["ac", "dc", "dc_bpt"]), default="dc", show_default=True)
-@click.option("--scenario", type=click.Path(dir_okay=False))
-@click.option("--speed", default="1", show_default=True)
+@click.option("--scenario", type=click.Path(dir_okay=False),
+              help="Scenario TOML: the steps the EV plays (default: plug in, charge, unplug). "
+                   "`freev2g scenario example` prints one.")
+@click.option("--speed", default="1", show_default=True,
+              help="Clock rate: 1 = real time, N = N times faster; the `freev2g evse` side must use the same.")
 @click.pass_obj
 def ev_command(pm, ev_config, socket_path, protocol, mode, scenario, speed) -> None:
     """Run the car side against a `freev2g evse` over the socket medium."""

@@ -95,15 +95,17 @@ class SimulationResult:
         return self.scenario_error is None
 
 
-def default_station_config(opts: SimulationOptions) -> StationConfig:
-    """A free-service sim station for the chosen mode (AC with HLC, DC 150 kW, BPT 11 kW)."""
+def default_station_config(opts: SimulationOptions | str) -> StationConfig:
+    """A free-service sim station for the chosen mode (AC with HLC, DC 150 kW, BPT 11 kW).
+    A station file given to a simulation overrides only the keys it sets (sim_config.py)."""
+    mode = opts if isinstance(opts, str) else opts.mode
     cfg = StationConfig()
-    cfg.evse.charge_mode = ChargeMode.AC if opts.mode == "ac" else ChargeMode.DC
+    cfg.evse.charge_mode = ChargeMode.AC if mode == "ac" else ChargeMode.DC
     cfg.evse.disable_authentication = True
-    cfg.evse.ac_hlc_enabled = opts.mode == "ac"
-    cfg.evse.ac_hlc_use_5percent = opts.mode == "ac"  # the virtual EV starts SLAC on 5 %
-    cfg.evse.ac_enforce_hlc = opts.mode == "ac"  # free service must not fall back to nominal PWM (F step)
-    if opts.mode == "dc_bpt":  # a bidirectional supply: the sim board's import limits
+    cfg.evse.ac_hlc_enabled = mode == "ac"
+    cfg.evse.ac_hlc_use_5percent = mode == "ac"  # the virtual EV starts SLAC on 5 %
+    cfg.evse.ac_enforce_hlc = mode == "ac"  # free service must not fall back to nominal PWM (F step)
+    if mode == "dc_bpt":  # a bidirectional supply: the sim board's import limits
         cfg.dc.max_discharge_power_W = 11_000.0
         cfg.dc.max_discharge_current_A = 30.0
         cfg.board.options["sim"] = {"power_supply": {"max_import_current_A": 30.0, "max_import_power_W": 11_000.0}}

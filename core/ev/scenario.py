@@ -27,11 +27,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol as TypingProtocol
 
+import attrs
 import cattrs
 from attrs import field, frozen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
-from ..config import ConfigError, load_toml
+from ..config import ConfigError, did_you_mean, load_toml
 from ..model.enums import EnergyTransferMode, EVErrorCode, PaymentOption
 from .variables import EvVar
 
@@ -222,7 +223,13 @@ class Scenario:
 
 def _step_problems(exc: BaseException) -> list[str]:
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [f"unknown key(s) {', '.join(sorted(exc.extra_fields))}"]
+        known = {f.name for f in attrs.fields(exc.cl)} if attrs.has(exc.cl) else set()
+        extra = sorted(exc.extra_fields)
+        hints = [(k, did_you_mean(k, known)) for k in extra]
+        if len(extra) == 1:
+            return [f"unknown key(s) {extra[0]}{hints[0][1]}"]
+        named = "".join(f"; {k}:{hint[1:]}" for k, hint in hints if hint)  # "; x: did you mean 'y'?"
+        return [f"unknown key(s) {', '.join(extra)}{named}"]
     if isinstance(exc, ClassValidationError):
         out = []
         for sub in exc.exceptions:
@@ -243,7 +250,7 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
     problems: list[str] = []
     extra = sorted(set(data) - {"name", "steps"})
     if extra:
-        problems.append(f"unknown top-level key(s): {', '.join(extra)}")
+        problems.extend(f"{k}: unknown top-level key{did_you_mean(k, ('name', 'steps'))}" for k in extra)
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise ConfigError(source, problems + ["steps: needs at least one [[steps]] entry"])
@@ -257,7 +264,8 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
         action = raw.get("action")
         cls = ACTIONS.get(action) if isinstance(action, str) else None
         if cls is None:
-            problems.append(f"{where}: action {action!r} unknown; use one of {', '.join(ACTIONS)}")
+            hint = did_you_mean(action, ACTIONS) if isinstance(action, str) else ""
+            problems.append(f"{where}: action {action!r} unknown{hint} (one of {', '.join(ACTIONS)})")
             continue
         body = {k: v for k, v in raw.items() if k != "action"}
         try:
