@@ -190,6 +190,12 @@ def cp_after(rig: Rig) -> str:
     return {100.0: "X1 (PWM off)", 0.0: "F"}.get(duty, f"PWM {duty:g} %")
 
 
+def lock_after(rig: Rig) -> str:
+    """Connector lock and the cable-side (EV inlet) voltage."""
+    m = rig.model
+    return f"{'locked' if m.locked else 'open'}, cable {m.inlet_voltage_V():.0f} V"
+
+
 async def watch(rig: Rig, start: float) -> dict[str, float | None]:
     """Sim seconds from `start` until contactor open, output < 1 A, supply off (None: not
     within the limit)."""
@@ -304,10 +310,10 @@ async def _one(name: str, trigger: Trigger, evse: dict) -> list[str]:
         if task is not None:
             await task
         await rig.settle(1.0)
-        cp = cp_after(rig)
+        cp, lock = cp_after(rig), lock_after(rig)
         await rig.station.stop()
         cause = journal_cause(tmp, rig.sid)
-        return [name, _ms(marks["contactor"]), _ms(marks["current"]), _ms(marks["supply"]), cp, f"`{cause}`"]
+        return [name, _ms(marks["contactor"]), _ms(marks["current"]), _ms(marks["supply"]), cp, lock, f"`{cause}`"]
 
 
 async def _authorization_timeout() -> list[str]:
@@ -329,19 +335,19 @@ async def _authorization_timeout() -> list[str]:
         await rig.link.send(SessionStopRequest(kind=ChargingSession.TERMINATE))
         await rig.link.send(SessionEnded(cause=StopCause.EV_STOP))
         await rig.settle(1.0)
-        cp = cp_after(rig)
+        cp, lock = cp_after(rig), lock_after(rig)
         await rig.station.stop()
         cause = journal_cause(tmp, sid)
         never = "closed once!" if ever_closed or a.accepted else "never closed"
         return [f"authorization timeout (refused after {waited:.1f} s)", never, "never energised",
-                "never on", cp, f"`{cause}`"]
+                "never on", cp, lock, f"`{cause}`"]
 
 
 def main() -> int:
     rows = [run(_one(name, trigger, evse), virtual_time=True) for name, trigger, evse in PATHS]
     rows.append(run(_authorization_timeout(), virtual_time=True))
     header = ["stop path (trigger while charging at 150 A)", "contactor open ms", "output < 1 A ms",
-              "supply off ms", "CP after", "journal cause"]
+              "supply off ms", "CP after", "lock after", "journal cause"]
     print(f"Stop paths in the sim, DC ISO 15118-2, sim time from trigger (sampled every {SAMPLE_S * 1000:g} ms):\n")
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
