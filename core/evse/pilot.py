@@ -202,7 +202,7 @@ class PilotHandling:
             return
         attempt = getattr(self, "_lock_attempt", None)
         if attempt is None or attempt.done():
-            attempt = self._lock_attempt = asyncio.ensure_future(lock.lock())
+            attempt = self._lock_attempt = self.spawn(lock.lock())  # cancelled at shutdown, errors logged
         timeout_s = self.tunables.lock_confirm_timeout_s
         try:
             await self.clock.wait_for(asyncio.shield(attempt), timeout_s)
