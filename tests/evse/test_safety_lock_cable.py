@@ -241,6 +241,7 @@ def test_7_live_cable_before_cable_check_ends_with_cable_live(virtual_loop, make
         assert True not in closed, "EVSE contactor closed onto a live cable"
         assert not h.bsp.contactor_closed() and h.model.psu_mode == "off"
         summary = h.journal.session(sid)
+        print(f"\n[measure] live cable before cable check: {summary.stop_cause}: {summary.stop_detail}")
         assert summary.stop_cause == StopCause.CABLE_LIVE.value, (summary.stop_cause, summary.stop_detail)
         assert "cable" in summary.stop_detail and "60 V" in summary.stop_detail
         await h.station.stop()
