@@ -5,6 +5,7 @@ limit), entry duration <= 24 h; ChargingPreferences shape the offer. Mixed into 
 """
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 
@@ -14,6 +15,8 @@ from .model.schedule import MAX_DURATION_S, MAX_ENTRIES, PMaxScheduleEntry, SASc
 from .model.units import PhysicalValue, Unit
 
 FULL_DAY_S = 86_400
+
+log = logging.getLogger(__name__)
 
 
 def encodable_pmax_W(watts: float) -> float:
@@ -26,6 +29,8 @@ def encodable_pmax_W(watts: float) -> float:
 
 
 class SAScheduleOffer:
+    _last_offer: dict  # evse index -> the last SAScheduleList built (kept on a computation error)
+
     # ------------------------------------------------------------------ SAScheduleList
 
     def sa_schedule_list(
@@ -45,6 +50,19 @@ class SAScheduleOffer:
         24 h. At most `max_entries` entries (MaxEntriesSAScheduleTuple); where entries must be
         merged the lower PMax is kept, so the offer never exceeds a limit.
         """
+        try:
+            offer = self._build_offer(evse_index, now, max_entries, departure_s, evse_max_power_W, nominal_voltage_V, phases)
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            kept = self._last_offer.get(evse_index)
+            log.error("evse %s: SAScheduleList computation failed (%r); %s", evse_index, exc,
+                      "keeping the previous schedule" if kept is not None else "no previous schedule")
+            if kept is None:
+                raise
+            return kept
+        self._last_offer[evse_index] = offer
+        return offer
+
+    def _build_offer(self, evse_index, now, max_entries, departure_s, evse_max_power_W, nominal_voltage_V, phases) -> SAScheduleList:
         horizon = int(departure_s) if departure_s else FULL_DAY_S
         cap_entries = MAX_ENTRIES if max_entries is None else max(1, min(int(max_entries), MAX_ENTRIES))
         horizon = min(horizon, cap_entries * MAX_DURATION_S)

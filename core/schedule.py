@@ -44,6 +44,38 @@ class ScheduleInputError(ValueError):
     """A profile or query the ScheduleManager cannot use; the message names the field."""
 
 
+# Bounds on the numbers of a profile (issue #13 item 1). Offsets and durations are OCPP
+# `integer` (int32) seconds; a Recurring profile's periods must fall inside one recurrence.
+# MAX_LIMIT bounds a limit in W or A: far above any charger (1 GW), small enough that every
+# product with voltage and phases stays finite. Both are our choices, not from a standard.
+MAX_PROFILE_S = 2**31 - 1
+MAX_LIMIT = 1e9
+
+
+def check_profile_numbers(profile: ChargingLimitProfile) -> None:
+    """Every number of `profile` in range, finite and inside the profile's own duration;
+    ScheduleInputError naming the field otherwise. Run before a profile reaches the schedule."""
+    name = f"profile {profile.source}/{profile.profile_id}"
+    duration = profile.duration_s
+    if duration is not None and (not isinstance(duration, int) or not 0 < duration <= MAX_PROFILE_S):
+        raise ScheduleInputError(f"{name}: duration {duration!r} must be an integer in 1..{MAX_PROFILE_S} s")
+    span = duration if duration is not None else MAX_PROFILE_S
+    if profile.kind is ProfileKind.RECURRING and profile.recurrency in _RECURRENCE_S:
+        span = min(span, _RECURRENCE_S[profile.recurrency])
+    for i, p in enumerate(profile.periods):
+        where = f"{name}: period[{i}]"
+        if not isinstance(p.start_s, int) or not 0 <= p.start_s < span:
+            raise ScheduleInputError(f"{where}.startPeriod {p.start_s!r} must be an integer in 0..{span - 1} s "
+                                     "(inside the profile's duration / recurrence)")
+        if not isinstance(p.limit, (int, float)) or not math.isfinite(p.limit) or not 0 <= p.limit <= MAX_LIMIT:
+            raise ScheduleInputError(f"{where}.limit {p.limit!r} must be a finite number in 0..{MAX_LIMIT:g}")
+        if p.number_phases is not None and p.number_phases not in (1, 2, 3):
+            raise ScheduleInputError(f"{where}.numberPhases {p.number_phases!r} must be 1, 2 or 3")
+    rate = profile.min_rate
+    if rate is not None and (not isinstance(rate, (int, float)) or not math.isfinite(rate) or not 0 <= rate <= MAX_LIMIT):
+        raise ScheduleInputError(f"{name}: minChargingRate {rate!r} must be a finite number in 0..{MAX_LIMIT:g}")
+
+
 @frozen
 class EvseMaximum:
     """The EVSE's own maximum (configuration / rated output), used where no profile applies."""
@@ -86,6 +118,8 @@ class ScheduleManager(SAScheduleOffer):
         self._maximum: dict[int, EvseMaximum] = {}
         self._transactions: dict[int, _Transaction] = {}
         self._listeners: list[ScheduleListener] = []
+        self._last_limit_W: dict[int, float] = {}
+        self._last_offer: dict[int, object] = {}
 
     # ------------------------------------------------------------------ inputs
 
@@ -115,6 +149,7 @@ class ScheduleManager(SAScheduleOffer):
         """Add a profile; the same (source, profile_id) replaces the previous one."""
         if not isinstance(profile, ChargingLimitProfile):
             raise ScheduleInputError(f"set_profile needs a ChargingLimitProfile, got {type(profile).__name__}")
+        check_profile_numbers(profile)
         if profile.purpose is ProfilePurpose.STATION_MAX and profile.evse_index != 0:
             raise ScheduleInputError(
                 f"profile {profile.source}/{profile.profile_id}: ChargingStationMaxProfile needs evse_index 0"
@@ -245,11 +280,24 @@ class ScheduleManager(SAScheduleOffer):
         return CompositeSchedule(evse_index=evse_index, start=start, duration_s=int(duration_s), unit=unit, periods=periods)
 
     def limit_now_W(self, evse_index: int, now: datetime, *, nominal_voltage_V: float = 230.0, phases: int = 3, evse_max_W: float | None = None) -> float:
-        """The limit in force at `now` in W (for live limits in the charge loop)."""
+        """The limit in force at `now` in W (for live limits in the charge loop).
+
+        A computation error (a bug, or a profile that slipped past check_profile_numbers) is
+        logged and the previous limit of this EVSE is kept: it never ends a session."""
         own = self._maximum.get(evse_index, EvseMaximum()).as_W(nominal_voltage_V, phases)
         if evse_max_W is not None:
             own = min(own, evse_max_W)
-        return self._limit_at(evse_index, now, self.profiles(evse_index), own, nominal_voltage_V, phases).watts
+        try:
+            watts = self._limit_at(evse_index, now, self.profiles(evse_index), own, nominal_voltage_V, phases).watts
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            kept = self._last_limit_W.get(evse_index)
+            log.error("evse %s: schedule limit computation failed (%r); keeping the previous limit %s W",
+                      evse_index, exc, kept)
+            if kept is None:
+                raise ScheduleInputError(f"evse {evse_index}: schedule limit computation failed: {exc!r}") from exc
+            return kept
+        self._last_limit_W[evse_index] = watts
+        return watts
 
     @staticmethod
     def _in_unit(limit: _Limit, unit: RateUnit, nominal_voltage_V: float) -> float:
@@ -343,4 +391,4 @@ class ScheduleManager(SAScheduleOffer):
         return result
 
 
-__all__ = ["ScheduleManager", "ScheduleInputError", "EvseMaximum", "encodable_pmax_W", "FULL_DAY_S"]
+__all__ = ["ScheduleManager", "ScheduleInputError", "check_profile_numbers", "MAX_PROFILE_S", "MAX_LIMIT", "EvseMaximum", "encodable_pmax_W", "FULL_DAY_S"]

@@ -21,6 +21,7 @@ from . import OCPI_VERSION
 from .client import PeerError, UnsupportedVersion
 from .convert import InvalidObject, dump, load
 from .envelope import OcpiError, StatusCode, envelope, invalid, token_candidates
+from .jsonlimits import MAX_HEADER_BYTES, MAX_JSON_DEPTH, MAX_TRACE_ID_CHARS, nesting_depth
 from .models import BusinessDetails, Credentials, CredentialsRole, Endpoint, InterfaceRole, Role, Version, VersionDetails
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,18 @@ def reply(data: Any = None, status_code: int = StatusCode.SUCCESS, message: str 
 
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON; HTTP 400 with 2001 when it is not valid JSON."""
+    raw = await request.read()
+    depth = nesting_depth(raw, MAX_JSON_DEPTH)
+    if depth > MAX_JSON_DEPTH:
+        raise invalid(f"request body nests JSON deeper than {MAX_JSON_DEPTH} levels", http_status=400)
     try:
-        raw = await request.read()
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise invalid(f"request body is not valid JSON: {exc}", http_status=400) from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_body(doc: Any, cls: type, what: str | None = None):
@@ -59,6 +67,7 @@ def parse_body(doc: Any, cls: type, what: str | None = None):
 async def trace_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Envelope for every outcome, tracing headers echoed, never a 5xx for client input."""
     try:
+        _check_headers(request)
         response = await handler(request)
     except OcpiError as exc:
         response = reply(exc.data, exc.status_code, exc.message, http_status=exc.http_status)
@@ -72,9 +81,17 @@ async def trace_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:  # noqa: BLE001 - a bug: logged, answered as OCPI 3000
         log.exception("ocpi: unhandled error on %s %s", request.method, request.path)
         response = reply(None, StatusCode.SERVER_ERROR, "internal error", http_status=500)
-    response.headers["X-Request-ID"] = request.headers.get("X-Request-ID") or str(uuid.uuid4())
-    response.headers["X-Correlation-ID"] = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+    for name in ("X-Request-ID", "X-Correlation-ID"):
+        given = request.headers.get(name, "")
+        response.headers[name] = given if 0 < len(given) <= MAX_TRACE_ID_CHARS else str(uuid.uuid4())
     return response
+
+
+def _check_headers(request: web.Request) -> None:
+    """Over-long headers and tokens: HTTP 400 / 2001 in the envelope (jsonlimits.py)."""
+    for name, value in request.headers.items():
+        if len(name) + len(value) > MAX_HEADER_BYTES:
+            raise invalid(f"header {name[:40]} is longer than {MAX_HEADER_BYTES} bytes", http_status=400)
 
 
 @web.middleware

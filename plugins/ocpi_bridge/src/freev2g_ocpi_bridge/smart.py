@@ -22,6 +22,7 @@ from freev2g.model.limits import (
     ProfilePurpose,
 )
 from freev2g.model.limits import ChargingPreferences as CorePreferences
+from freev2g.schedule import check_profile_numbers
 
 from .envelope import invalid
 from .models import (
@@ -88,7 +89,7 @@ def to_limit_profile(
         if periods[i].start_period <= periods[i - 1].start_period:
             raise invalid(f"charging_profile.charging_profile_period[{i}].start_period must be greater than the one before")
     try:
-        return ChargingLimitProfile(
+        limit_profile = ChargingLimitProfile(
             source=SOURCE,
             profile_id=evse_index,
             purpose=ProfilePurpose.TX,
@@ -102,8 +103,10 @@ def to_limit_profile(
             evse_index=evse_index,
             min_rate=profile.min_charging_rate,
         )
-    except ValueError as exc:
+        check_profile_numbers(limit_profile)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise invalid(f"charging_profile: {exc}") from None
+    return limit_profile
 
 
 def to_active_profile(composite: CompositeSchedule) -> ActiveChargingProfile:

@@ -18,6 +18,7 @@ from freev2g.clock import Clock
 from .client import OcpiClient, PeerError
 from .config import OcpiConfig
 from .convert import dump
+from .jsonlimits import PARSER_FIELD_LIMIT, PARSER_MAX_HEADERS
 from .outbox import Outbox
 from .records import SessionTracker
 from .server import build_app, our_credentials
@@ -85,7 +86,8 @@ class OcpiBridge:
         """Bind the HTTP server (listen_port 0 picks a free port; see `port`)."""
         cfg = self.config
         prefix = urlsplit(cfg.public_url).path.rstrip("/") if cfg.public_url else DEFAULT_PREFIX
-        runner = web.AppRunner(build_app(self, prefix or DEFAULT_PREFIX), access_log=None)
+        runner = web.AppRunner(build_app(self, prefix or DEFAULT_PREFIX), access_log=None, max_field_size=PARSER_FIELD_LIMIT,
+                               max_line_size=PARSER_FIELD_LIMIT, max_headers=PARSER_MAX_HEADERS)
         await runner.setup()
         site = web.TCPSite(runner, cfg.listen_host, cfg.listen_port)
         try:

@@ -18,13 +18,17 @@ from typing import Any, Awaitable, Callable, Mapping
 import ocpp
 from ocpp.charge_point import ChargePoint
 from ocpp.exceptions import (
+    FormationViolationError,
     FormatViolationError,
     NotImplementedError as OcppNotImplemented,
     NotSupportedError,
     OCPPError,
+    PropertyConstraintViolationError,
     ProtocolError,
 )
 from ocpp.messages import Call, CallError, MessageType, unpack, validate_payload
+
+from .jsonlimits import MAX_JSON_DEPTH, frame_problem, message_id_prefix
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +70,22 @@ class StationPeer(ChargePoint):
     # -- incoming ---------------------------------------------------------------------------
 
     async def route_message(self, raw_msg):
+        cause = frame_problem(raw_msg, MAX_JSON_DEPTH)
+        if cause is not None:
+            log.warning("%s: malformed frame from CSMS (%s)", self.id, cause)
+            await self._send(CallError(message_id_prefix(raw_msg) or "-1", self._format_code(), cause, {"cause": cause}).to_json())
+            return
         try:
             msg = unpack(raw_msg)
         except OCPPError as exc:
             log.warning("%s: malformed frame from CSMS (%s): %.200r", self.id, exc, raw_msg)
-            await self._send(CallError(_message_id_of(raw_msg), exc.code, exc.description, exc.details).to_json())
+            code = self._format_code() if exc.code == FormatViolationError.code else exc.code
+            await self._send(CallError(_message_id_of(raw_msg), code, exc.description, exc.details).to_json())
+            return
+        except (RecursionError, ValueError, TypeError) as exc:  # never let a frame end the connection
+            log.warning("%s: undecodable frame from CSMS (%r)", self.id, exc)
+            await self._send(CallError(message_id_prefix(raw_msg) or "-1", self._format_code(),
+                                       "frame could not be decoded", {"cause": repr(exc)[:200]}).to_json())
             return
         if msg.message_type_id == MessageType.Call:
             if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
@@ -86,6 +101,10 @@ class StationPeer(ChargePoint):
                     log.exception("%s: recording the answer %s failed", self.id, msg.unique_id)
             self._response_queue.put_nowait(msg)
 
+    def _format_code(self) -> str:
+        """The version's name for a malformed frame (1.6J: FormationViolation)."""
+        return FormationViolationError.code if self._ocpp_version == "1.6" else FormatViolationError.code
+
     async def _answer(self, msg: Call) -> None:
         after: After | None = None
         try:
@@ -94,7 +113,14 @@ class StationPeer(ChargePoint):
                 if action_exists(self._ocpp_version, msg.action):
                     raise OcppNotImplemented(details={"cause": f"{msg.action} is not implemented by this station"})
                 raise NotSupportedError(details={"cause": f"{msg.action} is not an OCPP {self._ocpp_version} action"})
-            await validate_payload(msg, self._ocpp_version)
+            try:
+                await validate_payload(msg, self._ocpp_version)
+            except (ArithmeticError, TypeError, RecursionError) as exc:
+                # The library's validator fails on some numbers (1e30 against multipleOf 0.1 in
+                # 1.6: decimal.DivisionImpossible); that is the CSMS's value, not our bug.
+                raise PropertyConstraintViolationError(
+                    details={"cause": f"a number in the payload cannot be checked against the schema: {exc!r}"[:300]}
+                ) from None
             result = await handler(msg.payload)
             if isinstance(result, tuple):
                 result, after = result
@@ -149,7 +175,7 @@ def _message_id_of(raw: Any) -> str:
         doc = json.loads(raw)
         if isinstance(doc, list) and len(doc) > 1 and isinstance(doc[1], str):
             return doc[1]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         pass
     return "-1"
 

@@ -7,10 +7,12 @@ raises ProfileRejected with the reason the CSMS gets in statusInfo.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from freev2g.model.enums import RateUnit
+from freev2g.schedule import ScheduleInputError, check_profile_numbers
 from freev2g.model.limits import (
     ChargingLimitProfile,
     CompositeSchedule,
@@ -69,7 +71,12 @@ def _periods(schedule: dict[str, Any], version: str) -> list[LimitPeriod]:
                                                       "discharge limits and setpoints are not supported")
         if limit < 0:
             raise ProfileRejected("InvalidValue", f"chargingSchedulePeriod[{i}].limit {limit} < 0")
-        periods.append(LimitPeriod(int(p["startPeriod"]), limit, p.get("numberPhases")))
+        start = p["startPeriod"]
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not math.isfinite(start) or start != int(start):
+            raise ProfileRejected("InvalidValue", f"chargingSchedulePeriod[{i}].startPeriod {start!r} is not an integer")
+        if not math.isfinite(limit):
+            raise ProfileRejected("InvalidValue", f"chargingSchedulePeriod[{i}].limit {limit!r} is not a finite number")
+        periods.append(LimitPeriod(int(start), limit, p.get("numberPhases")))
     return periods
 
 
@@ -125,6 +132,19 @@ def to_limit_profile(profile: dict[str, Any], evse_index: int, *, version: str, 
     if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
         raise ProfileRejected("InvalidSchedule", f"startPeriod values must begin at 0 and increase, got {starts}")
     schedule_id = schedule.get("id")
+    try:
+        limit_profile = _build(profile, schedule, purpose, kind, unit, periods, start, evse_index, transaction_id, schedule_id)
+        check_profile_numbers(limit_profile)
+    except ProfileRejected:
+        raise
+    except ScheduleInputError as exc:
+        raise ProfileRejected("InvalidValue", str(exc)) from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ProfileRejected("InvalidValue", f"chargingProfile: {exc}") from None
+    return limit_profile
+
+
+def _build(profile, schedule, purpose, kind, unit, periods, start, evse_index, transaction_id, schedule_id) -> ChargingLimitProfile:
     return ChargingLimitProfile(
         source=SOURCE,
         profile_id=int(profile.get("id", profile.get("chargingProfileId", 0))),
