@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.freev2g-installed
+TEST_STAMP := $(VENV)/.freev2g-test-installed
 PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PLUGIN_TESTS := $(wildcard plugins/*/tests)
 
@@ -25,18 +26,24 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 
-$(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard plugins/*/pyproject.toml) $(wildcard core/cext/*.c core/cext/*.h core/cext/*.py) tests/third_party_plugin/pyproject.toml
-	$(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e $(p)) -e tests/third_party_plugin
+$(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard plugins/*/pyproject.toml) $(wildcard core/cext/*.c core/cext/*.h core/cext/*.py)
+	$(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
+	@touch $@
+
+# The example third-party plugin (tests/third_party_plugin) is installed for the tests only, so
+# `make demo` leaves it out of the user's `freev2g --help` and `freev2g plugins`.
+$(TEST_STAMP): $(STAMP) tests/third_party_plugin/pyproject.toml
+	$(PIP) install -q -e tests/third_party_plugin
 	@touch $@
 
 demo: system-deps $(STAMP)
 	$(VENV)/bin/freev2g simulate --protocol iso2 --mode dc --scale --speed 10 --report-dir reports/demo
 
-test: system-deps $(STAMP) interop-env
+test: system-deps $(TEST_STAMP) interop-env
 	$(PY) -m pytest -q -p no:cacheprovider tests $(PLUGIN_TESTS)
 	$(MAKE) --no-print-directory test-sanitizer
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -q -x -p no:cacheprovider tests $(PLUGIN_TESTS) -m "not slow and not netns and not interop"
 
 # Josev (iso15118==0.31.1 + Java) and pyslac in their own virtualenvs for the interop tests

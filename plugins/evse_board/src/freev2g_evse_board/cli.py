@@ -30,8 +30,12 @@ def board_list(pm) -> None:
     regs = pm.registries().boards.all()
     if not regs:
         click.echo("no board drivers registered")
-    for reg in sorted(regs, key=lambda r: (r.kind, r.name)):
-        click.echo(f"{reg.kind:<15} {reg.name:<8} {reg.plugin:<12} {reg.description}")
+    rows = [(r.kind, r.name, r.plugin, r.description) for r in sorted(regs, key=lambda r: (r.kind, r.name))]
+    if rows:
+        rows.insert(0, ("KIND", "NAME", "PLUGIN", "DESCRIPTION"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)] if rows else []
+    for row in rows:  # columns as wide as their longest entry, two spaces apart
+        click.echo("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[3])
 
 
 def _lines(script: str | None, interactive: bool) -> Iterable[tuple[str, str]]:

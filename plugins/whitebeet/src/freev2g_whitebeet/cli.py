@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 
 import click
 
@@ -17,6 +19,44 @@ log = logging.getLogger(__name__)
 @click.group("whitebeet")
 def whitebeet_group() -> None:
     """Drive a WHITE beet module over Ethernet, or emulate one."""
+
+
+def _iface(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--iface must name a network interface of this host: one line naming it otherwise."""
+    if value is None:
+        return value
+    try:
+        socket.if_nametoindex(value)  # this process's network namespace (not /sys, which may be another's)
+    except (OSError, ValueError):
+        known = ", ".join(sorted(name for _, name in socket.if_nameindex()))
+        raise click.ClickException(f"--iface {value!r}: no such network interface on this host (have: {known})")
+    return value
+
+
+def _config_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--config that is missing or not readable: one line naming it (the file is parsed later)."""
+    if value is not None and not os.path.isfile(value):
+        why = "is a directory" if os.path.isdir(value) else "file not found"
+        raise click.ClickException(f"--config {value!r}: {why}")
+    return value
+
+
+def _config_errors(fn):
+    """A bad station/car file: its problems, one line each, not a traceback."""
+    from functools import wraps
+
+    from freev2g.config import ConfigError
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(f"{exc.source}: {problem}", err=True)
+            raise SystemExit(2) from None
+
+    return wrapper
 
 
 def _run(coro) -> None:
@@ -34,15 +74,17 @@ def _run(coro) -> None:
 
 
 @whitebeet_group.command("evse")
-@click.option("--iface", required=True, help="Host Ethernet interface wired to the module.")
+@click.option("--iface", required=True, callback=_iface, help="Host Ethernet interface wired to the module.")
 @click.option("--mac", default=None, help="Module Ethernet MAC (discovered when omitted).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="station.toml")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, callback=_config_file,
+              help="station.toml")
 @click.option("--sessions", type=int, default=0, help="Exit after this many finished sessions (0 = run forever).")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
 @click.option("--cable-socket", "cable_socket", default=None, type=click.Path(dir_okay=False),
               help="Simulation only: serve the EV side of the sim power stage on this unix socket "
-                   "(an EV host with the same --cable-socket is its EV; see host/cable.py).")
+                   "(a `freev2g whitebeet ev` with the same --cable-socket is its EV).")
 @click.pass_obj
+@_config_errors
 def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socket) -> None:
     """Run a charging station (EvseManager) on an EVSE module."""
     from freev2g.clock import Clock
@@ -96,9 +138,10 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socke
 
 
 @whitebeet_group.command("ev")
-@click.option("--iface", required=True, help="Host Ethernet interface wired to the module.")
+@click.option("--iface", required=True, callback=_iface, help="Host Ethernet interface wired to the module.")
 @click.option("--mac", default=None, help="Module Ethernet MAC (discovered when omitted).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True, help="car.toml or ev.json")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True, callback=_config_file,
+              help="car.toml or ev.json")
 @click.option("--mode", default=None, help="Energy transfer mode (default: the first of the config).")
 @click.option("--sessions", type=int, default=1, show_default=True, help="Charging sessions to run, then exit.")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
@@ -106,8 +149,9 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socke
 @click.option("--cable-socket", "cable_socket", default=None, type=click.Path(dir_okay=False),
               help="Simulation only: the EV's power stage (contactor, inlet, battery) is the EV side of the "
                    "sim model an EVSE host serves on this unix socket (its --cable-socket).")
+@_config_errors
 def ev_command(iface, mac, config_path, mode, sessions, stop_after_s, rt_priority, cable_socket) -> None:
-    """Run the EV controller on an EV module (whitebeet-hci.md 7.5-7.7)."""
+    """Run the EV controller on an EV module."""
     from .ev_cli import run_ev
 
     code = run_ev(iface=iface, mac=mac, config_path=config_path, mode=mode, sessions=sessions, echo=click.echo,
@@ -117,7 +161,7 @@ def ev_command(iface, mac, config_path, mode, sessions, stop_after_s, rt_priorit
 
 
 @whitebeet_group.command("info")
-@click.option("--iface", required=True)
+@click.option("--iface", required=True, callback=_iface, help="Host Ethernet interface wired to the module.")
 @click.option("--mac", default=None, help="Module MAC (discovered when omitted).")
 @click.option("--timeout", "timeout_s", type=float, default=2.0)
 def info_command(iface, mac, timeout_s) -> None:
@@ -144,7 +188,7 @@ def info_command(iface, mac, timeout_s) -> None:
 
 
 @whitebeet_group.command("capture")
-@click.option("--iface", required=True)
+@click.option("--iface", required=True, callback=_iface, help="Host Ethernet interface wired to the module.")
 @click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False), default=None, help="Also write a pcap file.")
 @click.option("--count", type=int, default=0, help="Stop after this many HCI frames (0 = until Ctrl-C).")
 def capture_command(iface, pcap_path, count) -> None:
@@ -155,7 +199,7 @@ def capture_command(iface, pcap_path, count) -> None:
 
 
 @whitebeet_group.command("emulate")
-@click.option("--iface", required=True, help="Interface the host reaches the emulated module on.")
+@click.option("--iface", required=True, callback=_iface, help="Interface the host reaches the emulated module on.")
 @click.option("--role", type=click.Choice(["evse", "ev"]), required=True)
 @click.option("--mac", default=None,
               help="MAC the emulated module answers with [default: 00:01:01:63:77:33 (EVSE), 00:01:01:63:77:31 (EV)].")
