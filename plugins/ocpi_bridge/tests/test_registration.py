@@ -223,5 +223,6 @@ def test_cli_serve_answers_versions_until_interrupted(tmp_path):
         assert doc["status_code"] == 1000 and doc["data"][0]["version"] == "2.2.1"
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-    assert proc.returncode == 0, proc.stderr.read()
+        # communicate drains both pipes: a server blocked on a full stderr pipe would never exit
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
