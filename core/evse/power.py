@@ -11,6 +11,7 @@ from typing import Any
 
 from ..model import events as ev
 from ..model.enums import CPState, StopCause
+from .pilot import LockNotConfirmed
 from .states import SessionContext
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,14 @@ class PowerPath:
         ticket = ticket if ticket is not None else self.power_ticket()
         if not self.may_energise(ticket):
             return False
+        if self.lock is not None and not self.lock.is_locked():  # issue #10 item 6: locked first
+            try:
+                await self.ensure_locked()  # pilot.py: bounded by lock_confirm_timeout_s
+            except LockNotConfirmed as exc:
+                self.spawn(self.stop(StopCause.CONNECTOR_LOCK_FAULT, str(exc), fault=True))
+                return False
+            if not self.may_energise(ticket):
+                return False
         try:
             await self.bsp.allow_power_on(True, phases=phases or self.phases)
         except BaseException:

@@ -14,8 +14,27 @@ model a board without one.
 """
 from __future__ import annotations
 
-from freev2g.link import CableCheckRequest
-from freev2g.model.enums import CPState, EVSEProcessing, StopCause
+import asyncio
+
+from freev2g.link import (
+    AuthorizationRequest,
+    CableCheckRequest,
+    ChargeParameterRequest,
+    PaymentSelected,
+    PowerDeliveryRequest,
+    SessionSetup,
+)
+from freev2g.model.enums import (
+    ChargeProgress,
+    CPState,
+    EnergyTransferMode,
+    EVSEProcessing,
+    PaymentOption,
+    Protocol,
+    ResponseCode,
+    StopCause,
+)
+from freev2g.model.params import ACEVChargeParameter
 
 X1_DUTY = 100.0
 
@@ -303,6 +322,39 @@ def test_6_lock_that_opens_while_energised_stops_with_connector_lock_fault(virtu
         assert not h.bsp.contactor_closed() and h.model.psu_mode == "off"
         assert h.model.psu_current_A == 0.0
         assert h.journal.session(sid).stop_cause == StopCause.CONNECTOR_LOCK_FAULT.value
+        await h.station.stop()
+
+    virtual_loop(scenario())
+
+
+def test_6_ac_hlc_power_delivery_closes_only_once_the_lock_has_confirmed(virtual_loop, make_harness):
+    """AC with HLC: PowerDelivery(Start) right after C must not close the contactor on an
+    unlocked connector (the lock takes 1.5 s here)."""
+
+    async def scenario():
+        h = await make_harness(evse={"charge_mode": "AC", "ac_hlc_enabled": True, "ac_hlc_use_5percent": True,
+                                     "ac_enforce_hlc": True, "lock_connector_in_state_b": False},
+                               board_options={"lock": {"lock_time_s": 1.5}})
+        h.ev.plug_in()
+        await h.settle(0.5)
+        await h.link.send(SessionSetup(protocol=Protocol.ISO15118_2, iso_session_id="aabbccddeeff0011", evcc_id="0a0b0c0d0e0f"))
+        await h.link.send(PaymentSelected(option=PaymentOption.EXTERNAL_PAYMENT))
+        await h.link.send(AuthorizationRequest(option=PaymentOption.EXTERNAL_PAYMENT))
+        await h.link.send(ChargeParameterRequest(
+            mode=EnergyTransferMode.AC_THREE_PHASE_CORE,
+            ac=ACEVChargeParameter(e_amount_Wh=10_000, ev_max_voltage_V=400, ev_max_current_A=32, ev_min_current_A=6),
+            max_entries=3))
+        closed_unlocked = []
+        h.model.subscribe("bsp", lambda e: closed_unlocked.append(not h.model.locked)
+                          if e.kind == "relay" and e.value is True else None)
+        h.ev.set_cp_state(CPState.C)
+        pd = await asyncio.ensure_future(h.link.send(PowerDeliveryRequest(progress=ChargeProgress.START, tuple_id=1)))
+        await h.settle(2.0)
+        print(f"\n[measure] AC HLC PowerDelivery(Start) {pd.response_code.name}: contactor closed while unlocked "
+              f"{closed_unlocked}")
+        assert pd.response_code is ResponseCode.OK
+        assert h.model.locked and h.bsp.contactor_closed()
+        assert closed_unlocked == [False], closed_unlocked
         await h.station.stop()
 
     virtual_loop(scenario())
