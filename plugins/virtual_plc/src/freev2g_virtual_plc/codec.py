@@ -1,8 +1,15 @@
-"""JSON-lines codec of the socket medium: one message = {"type": tag, "body": {...}}.
+"""JSON-lines codec of the socket medium: one message = {"type": tag, "body": {...}}, or for a
+V2G message with `exi` (the default) {"type": tag, "grammar": g, "exi": hex} - real EXI bytes.
 
 Tags are "<module>.<Class>" over the message modules (common, din, iso2, iso20); bodies are
 cattrs unstructure/structure of the same attrs classes the in-process medium carries, so both
 directions come from one definition. bytes travel as base64.
+
+EXI: one codec serves one cable (one V2G connection at a time), so it follows the protocol
+negotiation itself (exi_codec.ExiSession: supportedAppProtocol, then the chosen protocol).
+SLAC / SDP (data link) and any V2G message before a protocol is negotiated travel as bodies.
+Where a message's EXI form loses fields (exi_codec.ExiSession.carry), the line carries the
+body too, with "lost" naming the fields; the receiver decodes the EXI and hands on the body.
 """
 from __future__ import annotations
 
@@ -11,7 +18,10 @@ from typing import Any
 
 import cattrs
 
+from .exi_codec import ExiBridgeError, ExiSession
 from .messages import common, din, iso2, iso20
+
+_SAP = (common.SupportedAppProtocolReq, common.SupportedAppProtocolRes)
 
 
 class CodecError(ValueError):
@@ -19,7 +29,9 @@ class CodecError(ValueError):
 
 
 class MessageCodec:
-    def __init__(self) -> None:
+    def __init__(self, *, exi: bool = True) -> None:
+        self.exi = ExiSession() if exi else None
+        self._v2g = {*_SAP, *din.MESSAGES, *iso2.MESSAGES, *iso20.MESSAGES}
         self.conv = cattrs.Converter()
         self.conv.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
         self.conv.register_structure_hook(bytes, lambda v, _: base64.b64decode(v))
@@ -35,6 +47,16 @@ class MessageCodec:
         tag = self.tag_of.get(type(message))
         if tag is None:
             raise CodecError(f"cannot encode {type(message).__name__}: not a virtual-link message")
+        if self.exi is not None and type(message) in self._v2g and (
+                isinstance(message, _SAP) or self.exi.protocol != "sap"):
+            try:
+                grammar, data, lost = self.exi.carry(message)
+            except ExiBridgeError as exc:
+                raise CodecError(f"{tag}: {exc}") from None
+            line: dict[str, Any] = {"type": tag, "grammar": grammar, "exi": data.hex()}
+            if lost:
+                line.update(body=self.conv.unstructure(message), lost=lost)
+            return line
         return {"type": tag, "body": self.conv.unstructure(message)}
 
     def decode(self, data: dict[str, Any]) -> Any:
@@ -42,6 +64,17 @@ class MessageCodec:
         cls = self.by_tag.get(tag)  # type: ignore[arg-type]
         if cls is None:
             raise CodecError(f"unknown message type {tag!r}")
+        if "exi" in data:
+            if self.exi is None:
+                raise CodecError(f"{tag}: an EXI line, but this codec was made without exi")
+            try:
+                msg = self.exi.decode(str(data.get("grammar")), bytes.fromhex(str(data["exi"])))
+            except (ValueError, ExiBridgeError) as exc:  # ExiDecodeError is a ValueError too
+                raise CodecError(f"{tag}: {exc}") from None
+            if type(msg) is not cls:
+                raise CodecError(f"{tag}: the EXI holds a {type(msg).__name__}")
+            if "body" not in data:
+                return msg
         try:
             return self.conv.structure(data.get("body") or {}, cls)
         except Exception as exc:  # noqa: BLE001 - cattrs raises several kinds

@@ -196,6 +196,14 @@ def decode_message(protocol: str, data: bytes) -> Any:
     return from_document(protocol, exi.decode(protocol, data))
 
 
+def set_din_power_unit(unit: str) -> None:
+    """Unit of the bare-short DIN PMax / ChargingProfileEntryMaxPower: "W" (default) or "kW"
+    ([verify]: implementations disagree; process-wide)."""
+    from .exi_din_iso2 import set_din_power_unit as _set
+
+    _set(unit)
+
+
 class ExiSession:
     """The protocol state of one V2G connection: "sap" until a supportedAppProtocolRes that
     chose a schema, then that protocol. Feed it every message sent and received (`seen`)."""
@@ -206,7 +214,8 @@ class ExiSession:
         self._offered: dict[int, str] = {}
 
     def seen(self, msg: Any) -> None:
-        if isinstance(msg, common.SupportedAppProtocolReq):
+        if isinstance(msg, common.SupportedAppProtocolReq):  # a new V2G connection starts over
+            self.protocol, self.control_mode = "sap", None
             self._offered = {a.schema_id: a.protocol_namespace for a in msg.app_protocols}
         elif isinstance(msg, common.SupportedAppProtocolRes) and msg.schema_id is not None:
             ns = self._offered.get(msg.schema_id)
@@ -217,7 +226,8 @@ class ExiSession:
 
     def encode(self, msg: Any) -> tuple[str, bytes]:
         """(grammar, EXI bytes); the state advances past `msg`."""
-        grammar, doc = to_document(self.protocol, msg, control_mode=self.control_mode)
+        sap = isinstance(msg, (common.SupportedAppProtocolReq, common.SupportedAppProtocolRes))
+        grammar, doc = to_document("sap" if sap else self.protocol, msg, control_mode=self.control_mode)
         try:
             data = exi.encode(grammar, doc)
         except exi.ExiEncodeError as exc:
@@ -225,9 +235,44 @@ class ExiSession:
         self.seen(msg)
         return grammar, data
 
+    def carry(self, msg: Any) -> tuple[str, bytes, list[str]]:
+        """Encode for a medium: (grammar, EXI bytes, fields lost). The bytes are decoded again
+        here; the names of the fields whose value does not survive (content our EXI mapping or
+        the standard schema has no place for, e.g. SCALE needs or an opaque signature) are
+        returned, so the medium can hand the peer the object itself and say so."""
+        grammar, data = self.encode(msg)
+        back = from_document(grammar, exi.decode(grammar, data))
+        lost = [] if back == msg else lost_fields(msg, back)
+        return grammar, data, lost
+
     def decode(self, grammar: str, data: bytes) -> Any:
-        if _family(grammar) != _family(self.protocol):
+        if grammar != "sap" and _family(grammar) != _family(self.protocol):
             raise ExiBridgeError(f"got {grammar} EXI while the connection speaks {self.protocol}")
         msg = from_document(grammar, exi.decode(grammar, data))
         self.seen(msg)
         return msg
+
+
+def lost_fields(sent: Any, back: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the attrs fields of `sent` that differ in `back`."""
+    import attrs
+
+    if type(sent) is not type(back) or not attrs.has(type(sent)):
+        return [prefix.rstrip(".") or type(sent).__name__]
+    out: list[str] = []
+    for f in attrs.fields(type(sent)):
+        a, b = getattr(sent, f.name), getattr(back, f.name)
+        if a != b and not _no_notification(a, b):
+            out += lost_fields(a, b, f"{prefix}{f.name}.") if attrs.has(type(a)) and type(a) is type(b) else [prefix + f.name]
+    return out
+
+
+def _no_notification(a: Any, b: Any) -> bool:
+    """-20 EVSEStatus without a notification has no EXI form (the schema's EVSENotification has
+    no "None"): it travels as no element, which decodes as None - the same meaning."""
+    from .messages import iso20
+
+    def none(x: Any) -> bool:
+        return x is None or (isinstance(x, iso20.EVSEStatus) and x.notification is iso20.Notification.NONE)
+
+    return (a is None or b is None) and none(a) and none(b)

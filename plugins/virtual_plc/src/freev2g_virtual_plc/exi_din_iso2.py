@@ -17,6 +17,28 @@ from freev2g.model.schedule import ChargingProfileEntry, PMaxScheduleEntry, SASc
 from .exi_codec import ExiBridgeError, from_pv, opt, put, pv, session_bytes, session_hex
 from .messages import din_iso2, iso2
 
+# DIN PMax / ChargingProfileEntryMaxPower are bare shorts whose unit the standard does not state;
+# implementations disagree between W and kW (charging-domain.md 3.5, [verify]): configurable
+# with set_din_power_unit(). In W a power above 32767 W is written as 32767 W (the most the
+# type holds: a DC charger's PMax saturates there); in kW it is rounded to whole kW.
+DIN_POWER_UNITS = {"W": 1.0, "kW": 1000.0}
+din_power_unit = "W"
+
+
+def set_din_power_unit(unit: str) -> None:
+    global din_power_unit
+    if unit not in DIN_POWER_UNITS:
+        raise ExiBridgeError(f"DIN power unit {unit!r}: expected one of {', '.join(DIN_POWER_UNITS)}")
+    din_power_unit = unit
+
+
+def din_power(watts: float) -> int:
+    return max(-32768, min(32767, round(watts / DIN_POWER_UNITS[din_power_unit])))
+
+
+def din_power_of(value: int) -> float:
+    return float(value * DIN_POWER_UNITS[din_power_unit])
+
 
 # --- data types ------------------------------------------------------------------------------
 
@@ -128,7 +150,7 @@ def schedules(fam: str, lst: SAScheduleList) -> dict[str, Any]:
             interval = {"start": e.start_s}
             put(interval, "duration", e.duration_s)
             entries.append({"RelativeTimeInterval": interval,
-                            "PMax": round(e.pmax_W) if fam == "din" else pv(e.pmax_W, "W")})
+                            "PMax": din_power(e.pmax_W) if fam == "din" else pv(e.pmax_W, "W")})
         sched: dict[str, Any] = {"PMaxScheduleEntry": entries}
         if fam == "din":
             sched = {"PMaxScheduleID": 0, **sched}  # DIN requires an id our tuple does not hold: 0
@@ -140,7 +162,7 @@ def schedules_of(d: dict[str, Any]) -> SAScheduleList:
     tuples = []
     for t in d["SAScheduleTuple"]:
         entries = [PMaxScheduleEntry(e["RelativeTimeInterval"]["start"],
-                                     float(e["PMax"]) if isinstance(e["PMax"], int) else from_pv(e["PMax"]),
+                                     din_power_of(e["PMax"]) if isinstance(e["PMax"], int) else from_pv(e["PMax"]),
                                      e["RelativeTimeInterval"].get("duration"))
                    for e in t["PMaxSchedule"]["PMaxScheduleEntry"]]
         tuples.append(SAScheduleTuple(t["SAScheduleTupleID"], entries))
@@ -165,7 +187,8 @@ def profile(fam: str, entries: tuple[ChargingProfileEntry, ...]) -> list[dict[st
     out = []
     for e in entries:
         d: dict[str, Any] = {"ChargingProfileEntryStart": e.start_s,
-                             "ChargingProfileEntryMaxPower": round(e.max_power_W) if fam == "din" else pv(e.max_power_W, "W")}
+                             "ChargingProfileEntryMaxPower": din_power(e.max_power_W) if fam == "din"
+                             else pv(e.max_power_W, "W")}
         if fam == "iso2":
             put(d, "ChargingProfileEntryMaxNumberOfPhasesInUse", e.max_phases)
         out.append(d)
@@ -176,7 +199,7 @@ def profile_of(entries: list[dict[str, Any]]) -> list[ChargingProfileEntry]:
     out = []
     for e in entries:
         p = e["ChargingProfileEntryMaxPower"]
-        out.append(ChargingProfileEntry(e["ChargingProfileEntryStart"], float(p) if isinstance(p, int) else from_pv(p),
+        out.append(ChargingProfileEntry(e["ChargingProfileEntryStart"], din_power_of(p) if isinstance(p, int) else from_pv(p),
                                         e.get("ChargingProfileEntryMaxNumberOfPhasesInUse")))
     return out
 

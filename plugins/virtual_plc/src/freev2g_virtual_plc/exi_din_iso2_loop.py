@@ -21,8 +21,7 @@ def _(fam, m):
                 raise ExiBridgeError("DIN PowerDeliveryReq: a ChargingProfile needs its SAScheduleTupleID")
             b["ChargingProfile"] = {"SAScheduleTupleID": m.sa_schedule_tuple_id,
                                     "ProfileEntry": h.profile(fam, m.charging_profile)}
-        elif m.sa_schedule_tuple_id is not None:
-            raise ExiBridgeError("DIN PowerDeliveryReq: SAScheduleTupleID has no place without a ChargingProfile")
+        # without a profile the DIN schema has no place for our sa_schedule_tuple_id: not sent
         param: dict[str, Any] = {"DC_EVStatus": h.ev_status(m.dc_ev_status)}
         put(param, "BulkChargingComplete", m.bulk_charging_complete)
         param["ChargingComplete"] = m.charging_complete

@@ -99,7 +99,9 @@ def _(fam, m):
         charge["ServiceName"] = cs.service_name
     charge.update({"ServiceCategory": "EVCharging", "FreeService": cs.free_service,
                    # at least one mode; a FAILED answer built without modes says DC_extended
-                   "SupportedEnergyTransferMode": {"EnergyTransferMode": [e.value for e in cs.energy_transfer_modes]
+                   # -2 has no BPT modes (AC_BPT/DC_BPT are -20 services): not sent
+                   "SupportedEnergyTransferMode": {"EnergyTransferMode": [e.value for e in cs.energy_transfer_modes
+                                                                          if not e.is_bidirectional]
                                                    or [EnergyTransferMode.DC_EXTENDED.value]}})
     b = {**rc(m), "PaymentOptionList": {"PaymentOption": opts}, "ChargeService": charge}
     if m.services:

@@ -11,6 +11,7 @@ from . import exi_iso20 as h
 from .exi_codec import ExiBridgeError, put
 from .messages import iso20 as M
 
+DEFAULT_DEPARTURE_S = 86400
 ENC: dict[str, Callable[[Any, ControlMode], dict[str, Any]]] = {}
 DEC: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -242,6 +243,8 @@ def _(m, mode):
     c: dict[str, Any] = {}
     put(c, "DepartureTime", m.departure_time_s)
     if m.control_mode is ControlMode.DYNAMIC:
+        # DepartureTime is required in Dynamic; an EV without one: 86400 s (the schedule horizon)
+        c["DepartureTime"] = DEFAULT_DEPARTURE_S if m.departure_time_s is None else m.departure_time_s
         put(c, "MinimumSOC", m.minimum_soc_pct, round)
         put(c, "TargetSOC", m.target_soc_pct, round)
         for key, v in (("EVTargetEnergyRequest", m.ev_target_energy_request_Wh),
@@ -342,7 +345,11 @@ def _(m, mode):
             {"Duration": dur, "Power": h.rn(e.max_power_W)} for e, dur in zip(m.power_profile, durations)]}
         b["EVPowerProfile"] = profile
     elif m.selected_schedule_tuple_id is not None:
-        raise ExiBridgeError("PowerDeliveryReq: SelectedScheduleTupleID has no place without a power profile")
+        # the tuple id lives only inside EVPowerProfile, which needs an entry: an EV without a
+        # profile sends one entry of 0 s (constrains nothing; decoded back as "no profile")
+        b["EVPowerProfile"] = {"TimeAnchor": 0,
+                               "Scheduled_EVPPTControlMode": {"SelectedScheduleTupleID": m.selected_schedule_tuple_id},
+                               "EVPowerProfileEntries": {"EVPowerProfileEntry": [{"Duration": 0, "Power": h.rn(0)}]}}
     put(b, "BPT_ChannelSelection", m.bpt_channel_selection)
     return b
 
@@ -358,6 +365,8 @@ def _(d):
         sched = profile.get("Scheduled_EVPPTControlMode")
         out["selected_schedule_tuple_id"] = None if sched is None else sched["SelectedScheduleTupleID"]
         entries = profile["EVPowerProfileEntries"]["EVPowerProfileEntry"]
+        if len(entries) == 1 and entries[0]["Duration"] == 0:
+            entries = []  # a 0-s profile: no profile
         out["power_profile"] = [ChargingProfileEntry(s, h.from_rn(e["Power"]))
                                 for s, e in zip(_starts([e["Duration"] for e in entries]), entries)]
     return out
@@ -370,9 +379,10 @@ def evse_status(s: M.EVSEStatus | None) -> dict[str, Any] | None:
     return {"NotificationMaxDelay": s.notification_max_delay_s, "EVSENotification": s.notification.value}
 
 
-def evse_status_of(d: dict[str, Any] | None) -> M.EVSEStatus | None:
-    return None if d is None else M.EVSEStatus(notification_max_delay_s=d["NotificationMaxDelay"],
-                                               notification=M.Notification(d["EVSENotification"]))
+def evse_status_of(d: dict[str, Any] | None) -> M.EVSEStatus:
+    """No element = no notification (what our SECC sends as EVSEStatus())."""
+    return M.EVSEStatus() if d is None else M.EVSEStatus(notification_max_delay_s=d["NotificationMaxDelay"],
+                                                         notification=M.Notification(d["EVSENotification"]))
 
 
 @enc("PowerDeliveryRes")

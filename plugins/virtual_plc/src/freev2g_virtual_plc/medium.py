@@ -6,11 +6,25 @@ connection: the EV `connect`s to the port SDP announced, the SECC `accept`s). In
 sides share one `InProcessCable` on `LinkContext.shared["virtual_medium"]`; the socket medium
 (socket_medium.py) implements the same interfaces across processes. A later wire medium
 (V2GTP + EXI over TCP/IPv6) plugs in here without touching the SECC/EVCC code.
+
+With `exi` (the default) every message on a V2G connection is encoded to EXI bytes by the
+sender and decoded by the receiver (exi_codec.ExiSession per pipe end: supportedAppProtocol,
+then the negotiated protocol), so a simulation runs the real encoder and decoder; a message
+without an EXI form fails the send with ExiBridgeError. Where the EXI form loses fields that
+the standard schema has no place for (SCALE needs, -20 eMAID, our opaque receipt signature:
+README "EXI bridge"), the bytes still travel and are decoded, the peer gets the object itself,
+and a warning names the lost fields. The data link (SLAC, SDP: not EXI on a real link either)
+always carries the objects.
 """
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol, runtime_checkable
+import logging
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from .exi_codec import ExiSession
+
+log = logging.getLogger(__name__)
 
 
 class MediumClosed(ConnectionError):
@@ -59,11 +73,19 @@ class Cable(Protocol):
 _EOF = object()
 
 
-class InProcessPipe:
-    """One end of an in-process pipe; messages are shared as they are (frozen attrs objects)."""
+class _Exi(NamedTuple):
+    grammar: str
+    data: bytes
+    original: Any  # the object itself when its EXI form loses fields (else None)
 
-    def __init__(self, name: str = "pipe") -> None:
+
+class InProcessPipe:
+    """One end of an in-process pipe; messages are shared as they are (frozen attrs objects),
+    or with `exi` as (grammar, EXI bytes) that the receiving end decodes."""
+
+    def __init__(self, name: str = "pipe", *, exi: bool = False) -> None:
         self.name = name
+        self._exi = ExiSession() if exi else None
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self._peer: InProcessPipe | None = None
         self._closed = False
@@ -71,8 +93,8 @@ class InProcessPipe:
         self._gone = asyncio.Event()
 
     @classmethod
-    def pair(cls, name: str = "pipe") -> tuple[InProcessPipe, InProcessPipe]:
-        a, b = cls(f"{name}/a"), cls(f"{name}/b")
+    def pair(cls, name: str = "pipe", *, exi: bool = False) -> tuple[InProcessPipe, InProcessPipe]:
+        a, b = cls(f"{name}/a", exi=exi), cls(f"{name}/b", exi=exi)
         a._peer, b._peer = b, a
         return a, b
 
@@ -83,6 +105,12 @@ class InProcessPipe:
     async def send(self, message: Any) -> None:
         if self._closed or self._peer is None:
             raise MediumClosed(f"{self.name}: send on a closed pipe", by_peer=self._closed_by_peer)
+        if self._exi is not None:
+            grammar, data, lost = self._exi.carry(message)
+            if lost:
+                log.warning("%s: %s loses %s in EXI; the peer gets the object", self.name,
+                            type(message).__name__, ", ".join(lost))
+            message = _Exi(grammar, data, message if lost else None)
         self._peer._inbox.put_nowait(message)
 
     async def recv(self) -> Any:
@@ -93,6 +121,9 @@ class InProcessPipe:
             self._closed = True
             self._gone.set()
             raise MediumClosed(f"{self.name}: closed", by_peer=self._closed_by_peer)
+        if type(item) is _Exi:
+            decoded = self._exi.decode(item.grammar, item.data)  # type: ignore[union-attr]
+            return decoded if item.original is None else item.original
         return item
 
     async def wait_closed(self) -> None:
@@ -117,7 +148,8 @@ class InProcessPipe:
 class InProcessCable:
     """Both ends of the simulated cable in one process (`shared["virtual_medium"]`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, exi: bool = True) -> None:
+        self.exi = exi
         self._dl = InProcessPipe.pair("data-link")
         self._pending: asyncio.Queue[InProcessPipe] = asyncio.Queue()
         self._pipes: list[InProcessPipe] = []
@@ -136,7 +168,7 @@ class InProcessCable:
         if port != self._next_port:
             raise MediumClosed(f"connection refused: no SECC listening on port {port}", by_peer=True)
         self._next_port = 49152 + (self._next_port - 49152 + 1) % 16384
-        ev_end, secc_end = InProcessPipe.pair(f"v2g:{port}")
+        ev_end, secc_end = InProcessPipe.pair(f"v2g:{port}", exi=self.exi)
         self._pipes += [ev_end, secc_end]
         self._pending.put_nowait(secc_end)
         return ev_end
