@@ -618,3 +618,17 @@ def test_socket_codec_lines_carry_exi_after_negotiation():
     with pytest.raises(CodecError, match="iso2.CurrentDemandReq: .*"):
         evse.decode({**ev.encode(msg), "exi": "80"})
     assert "body" in MessageCodec(exi=False).encode(sap_samples()[0])
+
+
+def test_link_option_exi_switches_the_in_process_medium():
+    from freev2g.clock import Clock
+    from freev2g.registry import LinkContext
+    from freev2g_virtual_plc.options import LinkOptions, LinkOptionsError
+    from freev2g_virtual_plc.secc.link import make_cable
+
+    def cable(cfg):
+        return make_cable(LinkOptions.from_config(cfg), LinkContext(Clock(), {}, {}), "evse")
+
+    assert cable({}).exi is True and cable({"exi": False}).exi is False
+    with pytest.raises(LinkOptionsError, match="link.options.exi: expected true or false"):
+        LinkOptions.from_config({"exi": "yes"})

@@ -111,6 +111,8 @@ class LinkOptions:
     # SECC, ISO 15118-2 with Contract payment: set ReceiptRequired in the loop responses and expect
     # a MeteringReceiptReq after each (charging-domain.md 3.1 step 13 / 3.2 step 11a).
     receipt_required: bool = False
+    # in-process medium: carry every V2G message as EXI bytes through freev2g.exi (medium.py)
+    exi: bool = True
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None, *, where: str = "link.options") -> LinkOptions:
@@ -134,7 +136,7 @@ class LinkOptions:
                         if not (k == "secc_app_deadline" and isinstance(v, bool)):
                             raise LinkOptionsError(f"{where}.{key}.{k}: expected a number >= 0, got {v!r}")
                 value = sub(**value)
-            elif key == "receipt_required" and not isinstance(value, bool):
+            elif key in ("receipt_required", "exi") and not isinstance(value, bool):
                 raise LinkOptionsError(f"{where}.{key}: expected true or false, got {value!r}")
             elif key in _NUMBERS and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
                                       or (key == "ac_nominal_voltage_V" and value == 0)):

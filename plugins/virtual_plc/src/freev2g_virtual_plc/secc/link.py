@@ -36,14 +36,18 @@ SERVERS = {Protocol.DIN70121: DinServer, Protocol.ISO15118_2: Iso2Server, Protoc
 
 def make_cable(options: LinkOptions, ctx: LinkContext, role: str) -> Cable:
     if options.medium == "inprocess":
-        return ctx.shared.setdefault("virtual_medium", InProcessCable())
+        return ctx.shared.setdefault("virtual_medium", InProcessCable(exi=options.exi))
     from ..socket_medium import SocketCable
 
     return SocketCable.for_role(role, options.path, ctx)
 
 
 class VirtualEvseLink:
-    def __init__(self, options: LinkOptions, ctx: LinkContext) -> None:
+    """`cable`: a Cable to run on instead of the one `options.medium` names (public seam for
+    other media, e.g. freev2g-v2g-wire's TCP/TLS cable)."""
+
+    def __init__(self, options: LinkOptions, ctx: LinkContext, *, cable: Cable | None = None) -> None:
+        self._given_cable = cable
         self.options = options
         self.ctx = ctx
         self.clock = ctx.clock
