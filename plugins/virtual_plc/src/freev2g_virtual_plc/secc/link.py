@@ -43,11 +43,7 @@ def make_cable(options: LinkOptions, ctx: LinkContext, role: str) -> Cable:
 
 
 class VirtualEvseLink:
-    """`cable`: a Cable to run on instead of the one `options.medium` names (public seam for
-    other media, e.g. freev2g-v2g-wire's TCP/TLS cable)."""
-
-    def __init__(self, options: LinkOptions, ctx: LinkContext, *, cable: Cable | None = None) -> None:
-        self._given_cable = cable
+    def __init__(self, options: LinkOptions, ctx: LinkContext) -> None:
         self.options = options
         self.ctx = ctx
         self.clock = ctx.clock
