@@ -288,7 +288,7 @@ def parse_station_config(data: dict[str, Any], *, source: str = "<config>", upli
     for name, table in raw_uplinks.items():
         if name not in types:
             known = ", ".join(sorted(types)) or "none installed"
-            problems.append(f"uplinks.{name}: no uplink plugin named {name!r} ({known})")
+            problems.append(f"uplinks.{name}: no uplink plugin named {name!r}{did_you_mean(name, types)} ({known})")
             continue
         ctype = types[name]
         if ctype is None:

@@ -107,6 +107,27 @@ def test_the_authorization_line_says_when_nothing_will_answer_and_is_right(plugi
     assert sessions == [("iso2", "authorization_timeout")] and not amps  # no current ever flowed
 
 
+def test_an_id_token_overrides_the_files_free_service_with_a_note(plugin_manager, tmp_path):
+    """Command line > file: --id-token asks for an authorization although the file says free
+    service; with nothing installed to answer it, the line says so and the journal agrees."""
+    station = tmp_path / "station.toml"
+    station.write_text("[evse]\ndisable_authentication = true\n")
+    res, journal = _run(plugin_manager, ["--config", str(station), "--id-token", "ABC123"], tmp_path)
+    assert f"note: --id-token overrides evse.disable_authentication = true in {station}" in res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("authorization:"))
+    assert "'ABC123'" in line and "authorization_timeout" in line
+    sessions, _, amps, _ = _journal(journal)
+    assert sessions == [("iso2", "authorization_timeout")] and not amps
+
+
+def test_an_unknown_uplink_name_suggests_the_installed_one(plugin_manager, tmp_path):
+    path = tmp_path / "station.toml"
+    path.write_text('[uplinks.ocp]\nurl = "ws://127.0.0.1:9/ocpp"\n')
+    res = CliRunner().invoke(make_cli(plugin_manager), ["config", "check", str(path)])
+    assert res.exit_code == 1
+    assert f"{path}: uplinks.ocp: no uplink plugin named 'ocp'; did you mean 'ocpp'?" in res.output
+
+
 def _uncommented(text: str) -> str:
     """The example with every commented key and table switched on."""
     return re.sub(r"^# (\[|[a-z_]+ = )", r"\1", text, flags=re.M)

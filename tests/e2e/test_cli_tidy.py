@@ -114,6 +114,8 @@ def _one_line(args: list[str]) -> tuple[int, list[str]]:
     (["ev", "--scenario", "/nonexistent/scenario.toml"], "/nonexistent/scenario.toml"),
     (["config", "check", "/nonexistent/station.toml"], "/nonexistent/station.toml"),
     (["board", "serial", "--port", "/dev/nonexistent-tty"], "/dev/nonexistent-tty"),
+    (["board", "sim", "--script", "/nonexistent/script.txt"], "/nonexistent/script.txt"),
+    (["board", "serial", "--port", "/dev/null", "--script", "/nonexistent/script.txt"], "/nonexistent/script.txt"),
 ])
 def test_a_missing_interface_port_or_file_gives_one_line_naming_it(args, named):
     code, lines = _one_line(args)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import sys
 from typing import Any, Iterable
 
@@ -36,6 +37,14 @@ def board_list(pm) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(3)] if rows else []
     for row in rows:  # columns as wide as their longest entry, two spaces apart
         click.echo("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)) + "  " + row[3])
+
+
+def _script_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--script that is not there: one line naming it (not click's usage block)."""
+    if value is not None and not os.path.isfile(value):
+        why = "is a directory" if os.path.isdir(value) else "file not found"
+        raise click.ClickException(f"--script {value!r}: {why}")
+    return value
 
 
 def _lines(script: str | None, interactive: bool) -> Iterable[tuple[str, str]]:
@@ -78,7 +87,7 @@ async def _drive(console: Console, lines: Iterable[tuple[str, str]], *, stdin_in
 
 
 @board_group.command("sim")
-@click.option("--script", type=click.Path(exists=True, dir_okay=False), help="Run commands from FILE.")
+@click.option("--script", type=click.Path(dir_okay=False), callback=_script_file, help="Run commands from FILE.")
 @click.option("--option", "options", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Sim option, e.g. battery.soc_pct=80 (repeatable).")
 def board_sim(script: str | None, options: tuple[str, ...]) -> None:
@@ -133,7 +142,7 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--port", required=True, help="Serial device, e.g. /dev/ttyUSB0.")
 @click.option("--baudrate", default=115200, show_default=True)
 @click.option("--heartbeat-timeout", "heartbeat_timeout_s", default=1.0, show_default=True, type=float)
-@click.option("--script", type=click.Path(exists=True, dir_okay=False), help="Run commands from FILE.")
+@click.option("--script", type=click.Path(dir_okay=False), callback=_script_file, help="Run commands from FILE.")
 def board_serial(port: str, baudrate: int, heartbeat_timeout_s: float, script: str | None) -> None:
     """Connect to a serial board, print its events, send commands (same language as `board sim`,
     EVSE-side commands only; `wait SECONDS` pauses; `quit` leaves)."""
