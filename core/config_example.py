@@ -85,7 +85,8 @@ action = "resume"
 [[steps]]
 action = "wait_for"               # until the V2G session is over
 variable = "v2g_session_finished"
-timeout_s = 600
+fresh = true                      # a new end, not the one the pause published
+timeout_s = 900
 
 [[steps]]
 action = "unplug"

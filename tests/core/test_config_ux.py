@@ -176,6 +176,24 @@ def test_car_and_scenario_examples_parse_and_config_check_detects_each_kind(plug
     assert res.exit_code == 1 and f"{bad}: battery.start_soc_pct: expected float, got str 'half'" in res.output
 
 
+def test_the_example_scenario_pauses_resumes_and_charges_to_the_target(plugin_manager, tmp_path):
+    """`scenario example` is a scenario that works as its comments say (real sim board, journal)."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(CliRunner().invoke(make_cli(plugin_manager), ["scenario", "example"]).output)
+    journal = tmp_path / "journal.sqlite"
+    res = CliRunner().invoke(make_cli(plugin_manager), ["simulate", "--speed", "max", "--quiet", "--scenario",
+                                                        str(scenario), "--journal", str(journal)])
+    assert res.exit_code == 0, res.output
+    with sqlite3.connect(journal) as db:
+        assert db.execute("select stop_cause from sessions").fetchall() == [("ev_stop",)]
+        kinds = [k for (k,) in db.execute("select kind from events order by seq")]
+        soc = db.execute("select max(soc_pct) from meter_values").fetchone()[0]
+    assert kinds.count("ChargingPaused") == 1 and kinds.count("ChargingResumed") == 1
+    assert kinds.index("ChargingPaused") < kinds.index("ChargingResumed")
+    assert soc is None or soc >= 79.5
+    assert "SoC             : 66.0 % -> 80.0 %" in res.output
+
+
 def test_config_check_never_calls_a_working_key_no_effect(plugin_manager, tmp_path):
     path = tmp_path / "station.toml"
     path.write_text("[evse]\nsupported_iso_ac_bpt = true\nenable_autocharge = true\n"
