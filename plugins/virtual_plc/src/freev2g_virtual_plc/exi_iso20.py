@@ -12,7 +12,8 @@ from typing import Any
 
 from freev2g.model.enums import ChargeProgress, ControlMode, PaymentOption, ResponseCode
 
-from .exi_codec import ExiBridgeError, put, scaled, session_bytes, session_hex, unscaled
+from .exi_codec import ExiBridgeError, scaled, session_bytes, session_hex, unscaled
+from .messages import iso20
 
 GRAMMAR = {"DC": "iso20-dc", "AC": "iso20-ac"}
 
@@ -52,6 +53,21 @@ def rc_of(d: dict[str, Any]) -> dict[str, Any]:
         raise ExiBridgeError(f"-20 ResponseCode {d['ResponseCode']!r} has no value in our ResponseCode") from None
 
 
+def evse_status(s: iso20.EVSEStatus | None) -> dict[str, Any] | None:
+    """-20 EVSEStatus; our Notification.NONE has no -20 value: no notification = no element."""
+    if s is None or s.notification is iso20.Notification.NONE:
+        return None
+    return {"NotificationMaxDelay": s.notification_max_delay_s, "EVSENotification": s.notification.value}
+
+
+def evse_status_of(d: dict[str, Any] | None) -> iso20.EVSEStatus:
+    """No element = no notification (what our SECC sends as EVSEStatus())."""
+    if d is None:
+        return iso20.EVSEStatus()
+    return iso20.EVSEStatus(notification_max_delay_s=d["NotificationMaxDelay"],
+                            notification=iso20.Notification(d["EVSENotification"]))
+
+
 def element_of(cls_name: str) -> tuple[str, str]:
     """(grammar, root element) of one of our -20 classes: DCChargeLoopReq -> DC_ChargeLoopReq."""
     for prefix, grammar in GRAMMAR.items():
@@ -61,8 +77,6 @@ def element_of(cls_name: str) -> tuple[str, str]:
 
 
 def to_doc(msg: Any, timestamp: int, mode: ControlMode | None = None) -> tuple[str, dict[str, Any]]:
-    from .messages import iso20
-
     name = type(msg).__name__
     if getattr(iso20, name, None) is not type(msg) or name not in ENC:
         raise ExiBridgeError(f"{name} is not an ISO 15118-20 message")
@@ -73,8 +87,6 @@ def to_doc(msg: Any, timestamp: int, mode: ControlMode | None = None) -> tuple[s
 
 
 def from_doc(doc: dict[str, Any]) -> Any:
-    from .messages import iso20
-
     root, content = next(iter(doc.items()))
     name = root.replace("_", "", 1) if root[:3] in ("DC_", "AC_") else root
     cls = getattr(iso20, name, None)

@@ -9,7 +9,7 @@ from freev2g.model.enums import ControlMode
 
 from . import exi_iso20 as h
 from .exi_codec import put
-from .exi_iso20_msgs import dec, enc, evse_status, evse_status_of
+from .exi_iso20_msgs import dec, enc
 from .messages import iso20 as M
 
 rn, put_rn, get_rn, from_rn = h.rn, h.put_rn, h.get_rn, h.from_rn
@@ -270,13 +270,13 @@ def _(d):
 
 def _res_head(m) -> dict[str, Any]:
     b = h.rc(m)
-    put(b, "EVSEStatus", evse_status(m.evse_status))
+    put(b, "EVSEStatus", h.evse_status(m.evse_status))
     put(b, "MeterInfo", m.meter_info, meter)
     return b
 
 
 def _res_head_of(d) -> dict[str, Any]:
-    return {**h.rc_of(d), "evse_status": evse_status_of(d.get("EVSEStatus")),
+    return {**h.rc_of(d), "evse_status": h.evse_status_of(d.get("EVSEStatus")),
             "meter_info": None if "MeterInfo" not in d else meter_of(d["MeterInfo"])}
 
 

@@ -372,29 +372,16 @@ def _(d):
     return out
 
 
-def evse_status(s: M.EVSEStatus | None) -> dict[str, Any] | None:
-    """-20 EVSEStatus; our Notification.NONE has no -20 value: no notification = no element."""
-    if s is None or s.notification is M.Notification.NONE:
-        return None
-    return {"NotificationMaxDelay": s.notification_max_delay_s, "EVSENotification": s.notification.value}
-
-
-def evse_status_of(d: dict[str, Any] | None) -> M.EVSEStatus:
-    """No element = no notification (what our SECC sends as EVSEStatus())."""
-    return M.EVSEStatus() if d is None else M.EVSEStatus(notification_max_delay_s=d["NotificationMaxDelay"],
-                                                         notification=M.Notification(d["EVSENotification"]))
-
-
 @enc("PowerDeliveryRes")
 def _(m, mode):
     b = h.rc(m)
-    put(b, "EVSEStatus", evse_status(m.evse_status))
+    put(b, "EVSEStatus", h.evse_status(m.evse_status))
     return b
 
 
 @dec("PowerDeliveryRes")
 def _(d):
-    return {**h.rc_of(d), "evse_status": evse_status_of(d.get("EVSEStatus"))}
+    return {**h.rc_of(d), "evse_status": h.evse_status_of(d.get("EVSEStatus"))}
 
 
 @enc("SessionStopReq")

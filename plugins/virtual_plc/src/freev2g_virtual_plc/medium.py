@@ -86,6 +86,7 @@ class InProcessPipe:
     def __init__(self, name: str = "pipe", *, exi: bool = False) -> None:
         self.name = name
         self._exi = ExiSession() if exi else None
+        self._warned: set[tuple[type, tuple[str, ...]]] = set()
         self._inbox: asyncio.Queue[Any] = asyncio.Queue()
         self._peer: InProcessPipe | None = None
         self._closed = False
@@ -107,7 +108,8 @@ class InProcessPipe:
             raise MediumClosed(f"{self.name}: send on a closed pipe", by_peer=self._closed_by_peer)
         if self._exi is not None:
             grammar, data, lost = self._exi.carry(message)
-            if lost:
+            if lost and (type(message), tuple(lost)) not in self._warned:  # once per kind and pipe
+                self._warned.add((type(message), tuple(lost)))
                 log.warning("%s: %s loses %s in EXI; the peer gets the object", self.name,
                             type(message).__name__, ", ".join(lost))
             message = _Exi(grammar, data, message if lost else None)
