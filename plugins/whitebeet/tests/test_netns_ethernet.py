@@ -15,7 +15,10 @@ MAC = "02:01:01:63:77:33"
 
 
 def freev2g(ns: str, *args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "freev2g.cli", "-v", "whitebeet", *args],
+    # -v for the hosts; not for an emulator: its -v logs every frame, and nobody reads the pipe
+    # while a session runs (a full pipe would block it)
+    verbose = [] if args[:1] == ("emulate",) else ["-v"]
+    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-m", "freev2g.cli", *verbose, "whitebeet", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
