@@ -44,6 +44,8 @@ class WireMedium:
         self.messages_in = 0
         self.messages_out = 0
         self.error: V2gtpFrameError | None = None
+        self.last_in: V2gtpMessage | None = None
+        self.last_out: V2gtpMessage | None = None
         self._closed = False
         self._by_peer = False
         self._gone = asyncio.Event()
@@ -76,6 +78,7 @@ class WireMedium:
         if len(message.payload) > self.max_payload:
             raise V2gtpFrameError(f"{self.name}: payload of {len(message.payload)} bytes exceeds "
                                   f"max_payload {self.max_payload}")
+        self.last_out = message
         self.writer.write(message.to_bytes())
         try:
             await self.writer.drain()
@@ -102,6 +105,7 @@ class WireMedium:
             raise _medium_closed(f"{self.name}: closed by the peer", True)
         self.bytes_in += 8 + len(msg.payload)
         self.messages_in += 1
+        self.last_in = msg
         return msg
 
     async def _shut(self, *, by_peer: bool) -> None:

@@ -155,6 +155,7 @@ class SdpServer(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.requests: asyncio.Queue[tuple[SdpRequest, Any]] = asyncio.Queue()
         self._sock: socket.socket | None = None
+        self.deferred = False  # True: an answer of None is given later through respond()
 
     @classmethod
     def bind(cls, iface: Interface, answer: Callable[[SdpRequest], SdpResponse | None],
@@ -186,9 +187,16 @@ class SdpServer(asyncio.DatagramProtocol):
             self._drop("answer_failed", f"from {addr[0]}: answering failed: {exc!r}")
             return
         self.requests.put_nowait((request, addr))
+        if response is None and self.deferred:
+            return  # answered later with respond()
         if response is None:
             self._drop("not_offered", f"from {addr[0]}: {request} is not offered")
             return
+        self.transport.sendto(response.to_bytes(), addr)  # type: ignore[union-attr]
+        self.stats.answered += 1
+
+    def respond(self, response: SdpResponse, addr: Any) -> None:
+        """Answer a request taken from `requests` (deferred mode)."""
         self.transport.sendto(response.to_bytes(), addr)  # type: ignore[union-attr]
         self.stats.answered += 1
 

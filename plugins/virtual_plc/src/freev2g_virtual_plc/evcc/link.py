@@ -32,7 +32,9 @@ CLIENTS = {Protocol.DIN70121: DinClient, Protocol.ISO15118_2: EvccSession, Proto
 
 class VirtualEvLink:
     def __init__(self, options: LinkOptions, ctx: LinkContext, *, emaid: str = "DEXYZC123456789",
-                 contract_cert_chain: tuple[bytes, ...] = (b"contract-leaf-der", b"sub-ca-der")) -> None:
+                 contract_cert_chain: tuple[bytes, ...] = (b"contract-leaf-der", b"sub-ca-der"),
+                 cable: Cable | None = None) -> None:
+        self._given_cable = cable  # public seam: another medium's Cable instead of options.medium
         self.options = options
         self.ctx = ctx
         self.clock = ctx.clock
@@ -52,7 +54,7 @@ class VirtualEvLink:
 
     async def open(self, handler: EvLinkHandler) -> None:
         self.handler = handler
-        self.cable = make_cable(self.options, self.ctx, "ev")
+        self.cable = self._given_cable or make_cable(self.options, self.ctx, "ev")
         if hasattr(self.cable, "start"):
             await self.cable.start()  # type: ignore[union-attr]
         if self.board is not None:

@@ -43,7 +43,11 @@ def make_cable(options: LinkOptions, ctx: LinkContext, role: str) -> Cable:
 
 
 class VirtualEvseLink:
-    def __init__(self, options: LinkOptions, ctx: LinkContext) -> None:
+    """`cable`: a Cable to run on instead of the one `options.medium` names (public seam for
+    other media, e.g. freev2g-v2g-wire's TCP/TLS cable)."""
+
+    def __init__(self, options: LinkOptions, ctx: LinkContext, *, cable: Cable | None = None) -> None:
+        self._given_cable = cable
         self.options = options
         self.ctx = ctx
         self.clock = ctx.clock
@@ -60,7 +64,7 @@ class VirtualEvseLink:
 
     async def open(self, handler: EvseLinkHandler, offer: EVSEOffer) -> None:
         self.handler, self.offer = handler, offer
-        self.cable = make_cable(self.options, self.ctx, "evse")
+        self.cable = self._given_cable or make_cable(self.options, self.ctx, "evse")
         if hasattr(self.cable, "start"):
             await self.cable.start()  # type: ignore[union-attr]
         self._fresh_datalink()
