@@ -98,3 +98,33 @@ async def _serve(cfg: OcpiConfig) -> None:
         await asyncio.Event().wait()
     finally:
         await bridge.stop()
+
+
+@ocpi_group.command("status")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="station.toml with [uplinks.ocpi].")
+@click.pass_obj
+def status_command(pm, config_path: str | None) -> None:
+    """Peers and the push queue: pending, delivered and failed pushes (with the peer's answer)."""
+    from pathlib import Path
+
+    from .store import Store
+
+    cfg = load_ocpi_config(pm, config_path)
+    if cfg.outbox_path != ":memory:" and not Path(cfg.outbox_path).exists():
+        raise click.ClickException(f"no OCPI store at {cfg.outbox_path} (nothing registered or served yet)")
+    store = Store(cfg.outbox_path)
+    try:
+        for peer in store.peers(status=None):
+            click.echo(f"peer {peer.id}: {peer.versions_url} ({peer.status}, OCPI {peer.version or '?'})")
+        counts = dict(store.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+        click.echo("outbox: " + ", ".join(f"{state} {counts.get(state, 0)}" for state in ("pending", "delivered", "failed")))
+        for row in store.conn.execute("SELECT * FROM outbox WHERE state='pending' ORDER BY seq LIMIT 20"):
+            click.echo(f"  pending #{row['seq']} {row['method']} {row['module'] or ''} {row['target']}"
+                       f" (attempts {row['attempts']}{'; last: ' + row['last_error'] if row['last_error'] else ''})")
+        for row in store.conn.execute("SELECT * FROM outbox WHERE state IN ('failed', 'rejected') ORDER BY seq"):
+            click.echo(f"  failed #{row['seq']} {row['method']} {row['module'] or ''} {row['target']} at {row['done']}: "
+                       f"{row['last_error']}")
+            if row["body"]:
+                click.echo(f"    sent: {row['body'][:500]}")
+    finally:
+        store.close()

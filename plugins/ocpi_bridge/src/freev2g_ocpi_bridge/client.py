@@ -27,6 +27,7 @@ class PeerError(Exception):
 class Reply:
     http_status: int
     body: dict[str, Any] | None  # the decoded envelope, None when the body was not JSON
+    text: str = ""  # the raw answer (first 2000 characters), kept with a failed push
 
     @property
     def status_code(self) -> int | None:
@@ -97,7 +98,7 @@ class OcpiClient:
                     doc = json.loads(text) if text else None
                 except ValueError:
                     doc = None
-                return Reply(resp.status, doc if isinstance(doc, dict) else None)
+                return Reply(resp.status, doc if isinstance(doc, dict) else None, text[:2000])
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             raise PeerError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
 

@@ -1,13 +1,16 @@
 """Persistent, ordered push queue to registered peers (Session PUT/PATCH, CDR POST, async results).
 
 Every push is written to sqlite before anything is sent, so nothing is lost while a peer is down
-or across a restart. Per peer, only the oldest pending item is tried, so pushes arrive in order;
-a failed attempt (refused, timeout, HTTP 5xx/401/404/408/429, OCPI 3xxx) is retried with
-exponential backoff on the station clock. An item counts as delivered only on HTTP 2xx with OCPI
-1xxx. A definite refusal (other 4xx, OCPI 2xxx) is set aside as 'rejected' with its reason: the
-record itself stays in the store and on our GET endpoints, where the peer can still fetch it.
-Each item keeps one X-Request-ID across retries, so a peer can de-duplicate when only our reading
-of its answer was lost (delivery is otherwise exactly once, in order).
+or across a restart. Per peer, only the oldest pending item is tried, so pushes arrive in order.
+Answers are classified (issue #13 item 4): what can still succeed (network errors and timeouts,
+HTTP 5xx, 408/425/429, OCPI 3xxx, a 2xx that is not an envelope) is retried with exponential
+backoff on the station clock; an item counts as delivered only on HTTP 2xx with OCPI 1xxx; a
+permanent refusal (any other 4xx, OCPI 2xxx) is recorded as 'failed' with the peer's answer and
+the queue moves on, so it never blocks later pushes. One exception: a Session PATCH answered
+404 (the peer does not know the session) first re-creates the session with a PUT of the full
+stored object, then the PATCH is retried. The record itself stays in the store and on our GET
+endpoints either way. Each item keeps one X-Request-ID across retries, so a peer can
+de-duplicate when only our reading of its answer was lost.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from .store import Store, stamp
 
 log = logging.getLogger(__name__)
 
-RETRY_HTTP = frozenset({401, 404, 408, 425, 429})
+RETRY_HTTP = frozenset({408, 425, 429})  # request timeout, too early, too many requests
+FAILED = "failed"
 
 
 class Outbox:
@@ -36,7 +40,8 @@ class Outbox:
         self._task: asyncio.Task | None = None
         self._next_try: dict[int, float] = {}
         self.delivered = 0
-        self.rejected = 0
+        self.rejected = 0  # items recorded as failed
+        self.recreated = 0  # sessions re-created with PUT after a 404 on PATCH
         self.attempts = 0
         self._progress = asyncio.Condition()
 
@@ -137,7 +142,7 @@ class Outbox:
     async def _deliver(self, item: dict[str, Any]) -> None:
         url, token, reason = self._resolve(item)
         if url is None:
-            self._finish(item, "rejected", reason)
+            self._finish(item, FAILED, reason)
             return
         body = None if item["body"] is None else json.loads(item["body"])
         try:
@@ -145,15 +150,39 @@ class Outbox:
         except PeerError as exc:
             self._retry(item, str(exc))
             return
-        code = reply.status_code
-        if reply.ok:
+        verdict = classify(reply)
+        if verdict == "delivered":
             self._finish(item, "delivered", None)
-        elif reply.http_status >= 500 or reply.http_status in RETRY_HTTP or (code is not None and code >= 3000):
-            self._retry(item, f"{item['method']} {url}: {reply.describe()}")
-        elif 200 <= reply.http_status < 300 and code is None:
-            self._retry(item, f"{item['method']} {url}: answer is not an OCPI envelope")
+        elif verdict == "retry":
+            self._retry(item, f"{item['method']} {url}: {_answer(reply)}")
+        elif reply.http_status == 404 and item["method"] == "PATCH" and item["module"] == "sessions":
+            await self._recreate_session(item, url, token, reply)
         else:
-            self._finish(item, "rejected", f"{item['method']} {url}: {reply.describe()}")
+            self._finish(item, FAILED, f"{item['method']} {url}: {_answer(reply)}")
+
+    async def _recreate_session(self, item: dict[str, Any], url: str, token: str, reply) -> None:
+        """The peer lost the session: PUT the full stored object, then retry the PATCH."""
+        session_id = item["target"].rstrip("/").rsplit("/", 1)[-1]
+        doc = self.store.get_record("sessions", session_id)
+        if doc is None:
+            self._finish(item, FAILED, f"PATCH {url}: {_answer(reply)}; no stored session {session_id} to re-create")
+            return
+        try:
+            put = await self.client.request("PUT", url, token, doc, request_id=str(uuid.uuid4()))
+        except PeerError as exc:
+            self._retry(item, f"PATCH {url}: {_answer(reply)}; re-creating PUT failed: {exc}")
+            return
+        verdict = classify(put)
+        if verdict == "delivered":
+            log.info("ocpi outbox #%s: peer did not know session %s; re-created with PUT", item["seq"], session_id)
+            self.recreated += 1
+            with self.store.tx() as c:  # retry the PATCH at once (no backoff): the peer has it now
+                c.execute("UPDATE outbox SET attempts=attempts+1, last_error=? WHERE seq=?",
+                          (f"PATCH {url}: {_answer(reply)}; session re-created with PUT", item["seq"]))
+        elif verdict == "retry":
+            self._retry(item, f"PATCH {url}: {_answer(reply)}; re-creating PUT: {_answer(put)}")
+        else:
+            self._finish(item, FAILED, f"PATCH {url}: {_answer(reply)}; re-creating PUT refused: {_answer(put)}")
 
     def _retry(self, item: dict[str, Any], error: str) -> None:
         attempts = item["attempts"] + 1
@@ -174,4 +203,28 @@ class Outbox:
             self.delivered += 1
         else:
             self.rejected += 1
-            log.warning("ocpi outbox #%s rejected: %s", item["seq"], error)
+            log.warning("ocpi outbox #%s failed (not retried): %s", item["seq"], error)
+
+    def failed(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.store.conn.execute("SELECT * FROM outbox WHERE state=? ORDER BY seq", (FAILED,))]
+
+
+def classify(reply) -> str:
+    """'delivered', 'retry' (can still succeed) or 'failed' (a permanent refusal)."""
+    code = reply.status_code
+    if reply.ok:
+        return "delivered"
+    if reply.http_status >= 500 or reply.http_status in RETRY_HTTP or (code is not None and code >= 3000):
+        return "retry"
+    if 200 <= reply.http_status < 300 and code is None:
+        return "retry"  # not an envelope: a proxy or a peer mid-restart
+    return "failed"
+
+
+def _answer(reply) -> str:
+    """The peer's answer as kept with the item: status, OCPI code and message, and the body."""
+    body = json.dumps(reply.body, sort_keys=True) if reply.body is not None else (getattr(reply, "text", "") or "")
+    text = reply.describe() if reply.body is not None or reply.http_status >= 300 else f"HTTP {reply.http_status}"
+    if reply.body is None and reply.http_status >= 200 and reply.http_status < 300:
+        text = f"HTTP {reply.http_status}: answer is not an OCPI envelope"
+    return f"{text}; body: {body[:1000]}" if body else text

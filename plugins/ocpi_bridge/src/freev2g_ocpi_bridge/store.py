@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     request_id TEXT NOT NULL,              -- reused on every retry so the peer can de-duplicate
     created TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL DEFAULT 'pending', -- 'pending' | 'delivered' | 'rejected'
+    state TEXT NOT NULL DEFAULT 'pending', -- 'pending' | 'delivered' | 'failed'
     last_error TEXT,
     done TEXT
 );
