@@ -112,3 +112,32 @@ def test_oversized_headers_get_the_envelope(tmp_path, header):
             assert "longer than" in doc["status_message"]
 
     asyncio.run(main())
+
+
+PREFERENCE_CASES = {
+    "energy_overflow": '{"profile_type": "REGULAR", "departure_time": "2030-01-01T00:00:00Z", "energy_need": 1e400}',
+    "energy_nan": '{"profile_type": "REGULAR", "departure_time": "2030-01-01T00:00:00Z", "energy_need": NaN}',
+    "energy_negative": '{"profile_type": "REGULAR", "departure_time": "2030-01-01T00:00:00Z", "energy_need": -1}',
+    "energy_huge": '{"profile_type": "REGULAR", "departure_time": "2030-01-01T00:00:00Z", "energy_need": 1e300}',
+    "departure_year_9999": '{"profile_type": "REGULAR", "departure_time": "9999-12-31T23:59:59Z", "energy_need": 10}',
+}
+
+
+@pytest.mark.parametrize("case", sorted(PREFERENCE_CASES))
+def test_preference_numbers_never_5xx_and_the_schedule_still_computes(tmp_path, case):
+    async def main():
+        async with Rig(tmp_path) as rig:
+            status, doc = await rig.raw("PUT", "sessions/{sid}/charging_preferences", PREFERENCE_CASES[case])
+            if doc["status_code"] == 1000:
+                # A value OCPI allows: an answer from the ChargingPreferencesResponse list.
+                assert doc["data"] in ("ACCEPTED", "NOT_POSSIBLE", "DEPARTURE_REQUIRED", "ENERGY_NEED_REQUIRED",
+                                       "PROFILE_TYPE_NOT_SUPPORTED", "DISCHARGE_NOT_POSSIBLE"), doc
+            else:
+                assert (status, doc["status_code"]) in ((200, 2001), (400, 2001)), doc
+            now = rig.station.clock.now()
+            watts = rig.station.schedules.limit_now_W(1, now)
+            assert 0.0 <= watts <= 11_000.0
+            offer = rig.station.schedules.sa_schedule_list(1, now, max_entries=None, departure_s=None, evse_max_power_W=11_000.0)
+            assert 0.0 <= offer.tuples[0].entries[0].pmax_W <= 11_000.0
+
+    asyncio.run(main())
