@@ -4,6 +4,7 @@ the V2G session may happen before 0x6A. HCI legs in memory, the virtual_plc medi
 unix socket, both hosts are ours (EVSE host -> emulator <-> medium <-> emulator -> EV host)."""
 from __future__ import annotations
 
+from freev2g import link as L
 from freev2g.framing import Frame
 from freev2g.model.enums import EnergyTransferMode, StopCause
 from freev2g_whitebeet.messages import catalogue
@@ -61,3 +62,30 @@ def test_session_waits_for_start_listen_and_uses_the_configuration(tmp_path, vir
     assert not [n for n in before if n.startswith("v2g.")], before  # no V2G session before 0x6A
     assert "v2g.evse.session_started" in slow.log
     assert [e.cause for e in app.ended] == [StopCause.EV_STOP]
+
+
+def test_offered_modes_are_the_configured_ones(tmp_path, virtual_loop, monkeypatch):
+    """The host configures AC only; an EV that wants DC must not be offered DC (before the fix the
+    session ran on the emulator's start-up placeholder, which offers every mode)."""
+    import attrs
+
+    import wb_pair
+
+    monkeypatch.setattr(wb_pair, "OFFER", attrs.evolve(OFFER, energy_transfer_modes=(EnergyTransferMode.AC_THREE_PHASE_CORE,)))
+    app = EvseApp()
+
+    async def main():
+        pair = Pair(str(tmp_path / "cable.sock"), app)
+        slow = SlowListenHost(pair.evse_link.client.transport, pair.clock)
+        pair.evse_link.client.transport = slow
+        started = await pair.start(EnergyTransferMode.DC_EXTENDED)
+        await pair.wait_finished(limit_s=60.0)
+        await pair.stop()
+        return pair, started
+
+    pair, started = virtual_loop(main())
+    assert "SessionSetup" in app.kinds() and pair.ev.evse_id == OFFER.evse_id, app.kinds()  # the session ran
+    # the EV wanted DC, the host offered AC only: it stops before ChargeParameterDiscovery
+    assert "ChargeParameterRequest" not in app.kinds() and "SessionEnded" in app.kinds(), app.kinds()
+    assert not any(isinstance(e, L.ChargeParameterRequest) and e.mode is EnergyTransferMode.DC_EXTENDED
+                   for e in app.events), app.kinds()
