@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 from freev2g.link import ChargeParameterRequest, PowerDeliveryRequest
-from freev2g.model.enums import ChargeProgress, EnergyTransferMode
+from freev2g.model.enums import ChargeProgress, CPState, EnergyTransferMode
 from freev2g.model.limits import ChargingLimitProfile, ChargingPreferences, LimitPeriod, ProfileKind, ProfilePurpose
 
 TOLERANCE_W = 300.0  # the sim PSU's regulation step and the 0.25 s loop pacing
@@ -97,6 +97,30 @@ def test_a_schedule_computation_error_keeps_the_previous_limit(virtual_loop, mak
         assert h.manager.session is not None and not h.manager.session.finished
         del s._profiles[("ocpp", 5)]
         await h.stop_dc()
+        await h.station.stop()
+
+    virtual_loop(scenario())
+
+
+def test_ac_offered_current_follows_the_preference_plan(virtual_loop, make_harness):
+    """Basic AC on the sim board: the PWM duty (the offered current) drops to the plan the
+    ChargingPreferences give (5 kW over 3 phases at 230 V = 7.25 A = 12.1 % duty)."""
+    async def scenario():
+        h = await make_harness(evse={"charge_mode": "AC", "max_current_import_A": 16.0})
+        h.ev.plug_in()
+        await h.settle(1.0)
+        h.ev.set_cp_state(CPState.C)
+        h.ev.set_ac_current_draw(16.0, 3)
+        await h.settle(1.0)
+        assert h.bsp.contactor_closed()
+        assert h.bsp.pwm_duty_pct() == pytest.approx(26.67, abs=0.01)  # 16 A
+        limit = _apply(h, "ocpi_preferences")
+        await h.settle(1.5)
+        expected_A = limit / (230.0 * 3)
+        assert h.bsp.pwm_duty_pct() == pytest.approx(expected_A / 0.6, abs=0.2)
+        assert h.bsp.contactor_closed() and not h.finished()
+        h.ev.unplug()
+        await h.settle(0.5)
         await h.station.stop()
 
     virtual_loop(scenario())
