@@ -45,9 +45,10 @@ async def serve_until_done(emu: Any, clock: Any, *, sessions: int, quiet_s: floa
         if not core.running:
             return "closed"
         await clock.sleep(poll_s)
+    waiting_since = clock.monotonic()
     while core.running:
         last = core.last_frame_at
-        quiet_for = clock.monotonic() - last if last is not None else quiet_s
+        quiet_for = clock.monotonic() - max(last if last is not None else waiting_since, waiting_since)
         if quiet_for >= quiet_s:
             return "quiet"
         await clock.sleep(min(poll_s, quiet_s - quiet_for))
