@@ -252,8 +252,8 @@ class ScheduleManager(SAScheduleOffer):
         evse_max_W: float | None = None,
     ) -> CompositeSchedule:
         """The effective limit from `start` for `duration_s` (uplinks.md 3.2)."""
-        if duration_s <= 0:
-            raise ScheduleInputError(f"composite duration_s must be > 0, got {duration_s}")
+        if not isinstance(duration_s, int) or not 0 < duration_s <= MAX_PROFILE_S:
+            raise ScheduleInputError(f"composite duration_s must be an integer in 1..{MAX_PROFILE_S} s, got {duration_s!r}")
         if start.tzinfo is None:
             raise ScheduleInputError("composite start must be timezone-aware (UTC)")
         own = self._maximum.get(evse_index, EvseMaximum()).as_W(nominal_voltage_V, phases)

@@ -123,3 +123,21 @@ def test_deeply_nested_frames_get_a_format_violation_and_the_connection_stays(oc
             assert again[0] == 3 and uplink.connected
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("duration", [10**20, 2**31])
+def test_composite_schedule_with_a_huge_duration_is_rejected(ocpp_env, version, duration):
+    async def main():
+        async with ocpp_env(version) as (csms, station, uplink):
+            answer = await csms.request("GetCompositeSchedule", {"connectorId": 1, "duration": duration} if version == "1.6"
+                                        else {"evseId": 1, "duration": duration})
+            if answer[0] == 3:
+                assert answer[2]["status"] == "Rejected", answer
+                if version != "1.6":
+                    assert answer[2]["statusInfo"]["reasonCode"] == "InvalidValue"
+            else:
+                assert answer[2] in SCHEMA_ERRORS, answer
+            assert uplink.connected
+
+    asyncio.run(main())
