@@ -83,6 +83,20 @@ class SAScheduleOffer:
                 return sid if sid is not None and 1 <= sid <= 255 else 1
         return 1
 
+    def _shaped_now_W(self, evse_index: int, now: datetime, own_W: float, nominal_voltage_V: float, phases: int) -> float:
+        """The first PMax of the offer the ChargingPreferences shape (sa_schedule._shape), so
+        the charge loop delivers what the SAScheduleList says (issue #13 item 3); inf when
+        no preference shapes it."""
+        pref = self._preferences.get(evse_index)
+        if pref is None or pref.departure is None or not pref.energy_need_Wh or pref.profile_type == "FAST":
+            return math.inf
+        if math.isinf(own_W) or (pref.departure - now).total_seconds() <= 0:
+            return math.inf
+        horizon = min(int((pref.departure - now).total_seconds()) + 1, FULL_DAY_S)
+        comp = self.composite(evse_index, now, horizon, RateUnit.W, nominal_voltage_V=nominal_voltage_V, phases=phases, evse_max_W=own_W)
+        segments = self._shape(evse_index, now, [(p.start_s, p.limit) for p in comp.periods], horizon)
+        return segments[0][1] if segments else math.inf
+
     def _shape(self, evse_index: int, now: datetime, segments: list[tuple[int, float]], horizon: int) -> list[tuple[int, float]]:
         """Apply ChargingPreferences: evenly spread the energy need up to the departure
         (CHEAP, GREEN, REGULAR) by water-filling under the composite limits; FAST keeps the
