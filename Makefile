@@ -26,8 +26,10 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 
+# setuptools prints an "Editable installation" note for an editable install whose package lives
+# in another folder (freev2g = core/); it is no warning about this project: filtered by its text.
 $(STAMP): $(VENV)/bin/python pyproject.toml setup.py $(wildcard plugins/*/pyproject.toml) $(wildcard core/cext/*.c core/cext/*.h core/cext/*.py)
-	$(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
+	PYTHONWARNINGS="ignore:Editable installation" $(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
 	@touch $@
 
 # The example third-party plugin (tests/third_party_plugin) is installed for the tests only, so
