@@ -24,12 +24,13 @@ import attrs
 from attrs import field, frozen
 
 from .codec import CodecPipe, JsonPayloadCodec
-from .iface import Interface, in_netns, wait_link_local
+from .iface import Interface, in_netns
 from .medium import WireServer, connect, connect_socket
 from .sdp import SdpRequest, SdpResponse, SdpServer, SeccSdpPolicy, Security, evcc_accepts, _udp6_socket
 from .tls import TlsConfig
 
 log = logging.getLogger(__name__)
+UNKNOWN_EV_MAC = "00:00:00:00:00:00"  # no SLAC on Ethernet: LinkUp cannot name the EV's MAC
 
 
 class WireOptionsError(ValueError):
@@ -156,9 +157,7 @@ class _EvseDataLink:
             self._last = (request, addr)
             if self.matched:
                 return m.SdpReq(security=request.security, transport=request.transport)
-            ev = f"02:00:{addr[0][-8:].replace(':', '')[:8]}"
-            self._run_id = secrets.token_hex(8)
-            return m.SlacParmReq(run_id=self._run_id, ev_mac=ev)
+            return m.SlacParmReq(run_id=secrets.token_hex(8), ev_mac=UNKNOWN_EV_MAC)
 
     async def send(self, message: Any) -> None:
         from freev2g_virtual_plc.messages import common as m
@@ -166,7 +165,7 @@ class _EvseDataLink:
         if isinstance(message, m.SlacParmCnf):
             self.inbox.put_nowait(m.StartAttenCharInd(run_id=message.run_id))
         elif isinstance(message, m.AttenCharInd):
-            self.inbox.put_nowait(m.SlacMatchReq(run_id=message.run_id, ev_mac="02:00:00:00:00:01"))
+            self.inbox.put_nowait(m.SlacMatchReq(run_id=message.run_id, ev_mac=UNKNOWN_EV_MAC))
         elif isinstance(message, m.SlacMatchCnf):
             self.matched = True
         elif isinstance(message, m.SdpRes) and self._last is not None:
