@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any, Protocol as TypingProtocol
 
 import attrs
-import cattrs
 from attrs import field, frozen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
-from ..config import ConfigError, did_you_mean, load_toml
+from ..config import ConfigError, did_you_mean, load_toml, make_converter
 from ..model.enums import EnergyTransferMode, EVErrorCode, PaymentOption
 from .variables import EvVar
 
@@ -254,7 +253,7 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise ConfigError(source, problems + ["steps: needs at least one [[steps]] entry"])
-    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv = make_converter()  # strict types, like station and car files; enum errors list the values
     steps = []
     for i, raw in enumerate(raw_steps):
         where = f"steps[{i}]"

@@ -226,6 +226,18 @@ def test_scenario_errors_suggest_the_action_and_the_key(plugin_manager, tmp_path
     assert "steps[1] (plug_in): unknown key(s) cable_rating; did you mean 'cable_rating_A'?" in res.output
 
 
+def test_scenario_type_and_enum_errors_name_the_value_and_the_choices(plugin_manager, tmp_path):
+    """Scenarios are read as strictly as station and car files: "ten" is not a number."""
+    path = tmp_path / "scenario.toml"
+    path.write_text('[[steps]]\naction = "sleep"\nduration_s = "10"\n'
+                    '[[steps]]\naction = "start_charging"\nmode = "dc"\n')
+    res = CliRunner().invoke(make_cli(plugin_manager), ["config", "check", str(path)])
+    assert res.exit_code == 1
+    assert "steps[0] (sleep): duration_s: expected float, got str '10'" in res.output
+    assert "steps[1] (start_charging): mode: must be one of AC_single_phase_core," in res.output
+    assert "DC_extended" in res.output and "got 'dc'" in res.output
+
+
 def test_every_evse_field_is_either_supported_or_reported():
     """The SUPPORTED set only names real fields (a typo there would hide a working key)."""
     from freev2g.config import SUPPORTED_EVSE_KEYS

@@ -55,7 +55,9 @@ def test_default_scenario():
     "step, needle",
     [
         ({"action": "plug_in", "foo": 1}, "steps[1] (plug_in): unknown key(s) foo"),
-        ({"action": "wait_for", "variable": "nope"}, "steps[1] (wait_for): variable: 'nope' is not a valid EvVar"),
+        ({"action": "wait_for", "variable": "nope"},
+         "steps[1] (wait_for): variable: must be one of v2g_session_finished, ev_power_ready, ac_evse_max_current, "
+         "ac_evse_target_power, dc_power_on, stop_from_charger, pause_from_charger; got 'nope'"),
         ({"action": "wait_for", "variable": "ev_power_ready", "timeout_s": -1}, "steps[1] (wait_for): timeout_s: must be > 0"),
         ({"action": "sleep"}, "steps[1] (sleep): duration_s: missing"),
         ({"action": "jump"}, "steps[1]: action 'jump' unknown"),
