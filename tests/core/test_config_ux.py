@@ -128,6 +128,35 @@ def test_an_unknown_uplink_name_suggests_the_installed_one(plugin_manager, tmp_p
     assert f"{path}: uplinks.ocp: no uplink plugin named 'ocp'; did you mean 'ocpp'?" in res.output
 
 
+def test_freev2g_evse_applies_the_same_precedence_and_says_how_it_authorizes(tmp_path):
+    """`freev2g evse --config` (a real process on a real socket): a file without [evse] keys keeps
+    the DC free-service station; the process is stopped with SIGTERM once it listens."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    station = tmp_path / "station.toml"
+    station.write_text('[station]\nid = "two-process"\n')
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from freev2g.cli import main; main(sys.argv[1:])",
+                             "evse", "--config", str(station), "--socket", str(tmp_path / "plc.sock")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(60.0, proc.kill)  # a station that never prints the line: end the read
+    watchdog.start()
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("authorization:"):
+                break
+    finally:
+        watchdog.cancel()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert any("ready on" in x for x in lines), lines
+    assert lines[-1].startswith("authorization: free service") and "simulation's default" in lines[-1], lines
+
+
 def _uncommented(text: str) -> str:
     """The example with every commented key and table switched on."""
     return re.sub(r"^# (\[|[a-z_]+ = )", r"\1", text, flags=re.M)
