@@ -63,6 +63,7 @@ export PYTHONPATH="$OUT${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" -m pytest -q -p no:cacheprovider --capture=sys \
   tests/core/test_framing_props.py \
   tests/core/test_framing.py \
+  tests/core/test_framing_resync_linear.py \
   tests/core/test_encapsulation.py \
   tests/core/test_timing.py \
   tests/exi/test_vectors.py \
