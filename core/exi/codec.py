@@ -14,6 +14,7 @@ from typing import Any
 
 from ..cext.loader import load_core
 from .errors import STATUS_TEXT, ExiDecodeError, ExiEncodeError
+from .fastpath import fast
 from .plans import plans
 from .reader import read_message
 from .schemas import schema
@@ -60,7 +61,9 @@ def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, A
             raise ExiDecodeError(f"EXI data must be bytes, not {type(data).__name__}", protocol=p.sch.name)
         data = bytes(data)
     tape, arena = decode_tape(p.sch.name, data)
-    msg = read_message(p, tape, arena)
+    msg = fast(p.sch.name).decode(tape, arena)
+    if msg is None:
+        msg = read_message(p, tape, arena)
     if not any_root:
         name = next(iter(msg))
         if name not in p.sch.message_roots:
@@ -74,7 +77,8 @@ def decode_fragment(protocol: str, data: bytes) -> dict[str, Any]:
     fragment grammar lists every element declared in the schema set (sheet §1.7)."""
     p = plans(protocol)
     tape, arena = decode_tape(p.sch.name, bytes(data), fragment=True)
-    return read_message(p, tape, arena, fragment=True)
+    msg = fast(p.sch.name).decode(tape, arena, fragment=True)
+    return msg if msg is not None else read_message(p, tape, arena, fragment=True)
 
 
 def encode_fragment(protocol: str, element: dict[str, Any], *, allow_deviations: bool = False) -> bytes:
@@ -123,7 +127,9 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
 
 def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
     sch = p.sch
-    built = fast_tape(p, message, fragment)
+    built = fast(sch.name).encode(message, fragment)
+    if built is None:
+        built = fast_tape(p, message, fragment)
     traced = None
     if built is None:
         traced = TracedWriter(p, fragment, abstract_ok=allow_deviations)
@@ -131,7 +137,7 @@ def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
         built = traced.tape, traced.arena
     tape, arena = built
     try:
-        return encode_tape(sch.name, tape, bytes(arena), allow_deviations=allow_deviations, fragment=fragment)
+        return encode_tape(sch.name, tape, arena, allow_deviations=allow_deviations, fragment=fragment)
     except ExiEncodeError as exc:
         if traced is None:
             traced = TracedWriter(p, fragment, abstract_ok=allow_deviations)
