@@ -4,7 +4,8 @@ and V2GTP over TCP, to SessionStop, with energy flowing in the sim board. One pr
 sides (freev2g.simulate): each side's sockets live in its namespace (link option `netns`), so
 every SDP datagram and V2G message crosses the veth pair. The sim board is one electrical model
 of charger + cable + EV, shared in-process (there is no second board to put across the pair).
-The payload is the virtual link's JSON in V2GTP type 0xA0F2, not EXI (see link.py)."""
+Every V2G message is real EXI (the virtual link's EXI bridge) in V2GTP payload type 0x8001,
+counted per payload type by both ends' WireMedium."""
 from __future__ import annotations
 
 import asyncio
@@ -53,6 +54,15 @@ def test_evse_charges_ev_across_the_veth_pair(tmp_path, protocol):
         assert secc.media[0].messages_in == ev.media[0].messages_out > 10, (
             result, ev.media[0].last_out, secc.media[0].last_in, secc.media[0].last_out)
         assert ev.media[0].messages_in == secc.media[0].messages_out == secc.media[0].messages_in
+        # real EXI, never the private JSON type: every message both ways in 0x8001
+        for counts, total in ((secc.media[0].types_in, secc.media[0].messages_in),
+                              (secc.media[0].types_out, secc.media[0].messages_out),
+                              (ev.media[0].types_in, ev.media[0].messages_in)):
+            assert dict(counts) == {0x8001: total}, counts
+        from freev2g import exi
+        last = secc.media[0].last_in  # SessionStopReq, decodable by the codec alone
+        doc = exi.decode("din" if protocol is Protocol.DIN70121 else "iso2", last.payload)
+        assert "SessionStopReq" in str(doc), doc
         assert result.energy_Wh > 0.1, result
         assert result.peak_power_W > 1000, result
         assert result.end_soc_pct > result.start_soc_pct

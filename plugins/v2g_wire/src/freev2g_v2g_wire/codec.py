@@ -8,19 +8,26 @@ objects over the same Medium protocol.
   (`ExiMessage(protocol, {"V2G_Message": ...})`); the payload type follows the protocol
   (0x8001 SAP/DIN/-2, 0x8002 -20 CommonMessages, 0x8003 AC, 0x8004 DC; exi.md 6). Incoming
   0x8001 is decoded as `sap` until `select(protocol)` names the negotiated one.
+* `BridgePayloadCodec`: the virtual link's own message classes as real EXI through its EXI
+  bridge (freev2g_virtual_plc.exi_codec.ExiSession, one per connection: supportedAppProtocol,
+  then the negotiated protocol), payload types as above. What the iso15118 link uses. A field
+  the bridge cannot put into EXI is lost on the wire (logged once per message kind and field
+  set); no private payload type is ever sent.
 * `JsonPayloadCodec`: the virtual link's own message classes as JSON (freev2g_virtual_plc's
-  MessageCodec) in the manufacturer-specific payload type 0xA0F2. It exists because the
-  virtual link's SECC/EVCC classes are not yet the generated EXI types; it is NOT EXI, and a
-  peer that is not freev2g cannot read it.
+  MessageCodec) in the manufacturer-specific payload type 0xA0F2. NOT EXI, and a peer that is
+  not freev2g cannot read it; kept for tests of the seam, never used by the link.
 """
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Protocol
 
 from attrs import frozen
 
 from .v2gtp import V2gtpMessage
+
+log = logging.getLogger(__name__)
 
 JSON_PAYLOAD_TYPE = 0xA0F2  # manufacturer-specific range (charging-domain.md 2.5)
 EXI_PAYLOAD_TYPES = {"sap": 0x8001, "din": 0x8001, "iso2": 0x8001, "iso20-common": 0x8002,
@@ -75,6 +82,57 @@ class ExiPayloadCodec:
             return ExiMessage(protocol, exi.decode(protocol, item.payload))
         except exi.ExiError as exc:
             raise PayloadCodecError(f"{protocol}: cannot decode {len(item.payload)} bytes: {exc}") from None
+
+
+class BridgePayloadCodec:
+    """Message objects of freev2g_virtual_plc <-> EXI payloads, one instance per connection."""
+
+    def __init__(self, name: str = "v2g") -> None:
+        from freev2g_virtual_plc.exi_codec import ExiSession
+
+        self.name = name
+        self.session = ExiSession()
+        self.lost: dict[str, list[str]] = {}  # message class -> fields the wire did not carry
+        self._warned: set[tuple[str, tuple[str, ...]]] = set()
+
+    @property
+    def protocol(self) -> str:
+        return self.session.protocol
+
+    def encode(self, message: Any) -> V2gtpMessage:
+        from freev2g import exi
+        from freev2g_virtual_plc.exi_codec import ExiBridgeError
+
+        try:
+            grammar, data, lost = self.session.carry(message)
+        except (ExiBridgeError, exi.ExiError) as exc:
+            raise PayloadCodecError(f"{self.name}: {type(message).__name__}: cannot encode: {exc}") from None
+        if lost:
+            kind = (type(message).__name__, tuple(lost))
+            self.lost[kind[0]] = lost
+            if kind not in self._warned:
+                self._warned.add(kind)
+                log.warning("%s: %s loses %s on the wire (no place in its EXI form)", self.name,
+                            kind[0], ", ".join(lost))
+        if grammar not in EXI_PAYLOAD_TYPES:
+            raise PayloadCodecError(f"{self.name}: no V2GTP payload type for EXI grammar {grammar!r}")
+        return V2gtpMessage(data, EXI_PAYLOAD_TYPES[grammar])
+
+    def decode(self, item: V2gtpMessage) -> Any:
+        from freev2g import exi
+        from freev2g_virtual_plc.exi_codec import ExiBridgeError
+
+        if item.payload_type == 0x8001:
+            grammar = self.session.protocol if self.session.protocol in ("din", "iso2") else "sap"
+        else:
+            grammar = next((p for p, t in EXI_PAYLOAD_TYPES.items() if t == item.payload_type), None)
+            if grammar is None:
+                raise PayloadCodecError(f"{self.name}: V2GTP payload type {item.payload_type:#06x} carries no EXI")
+        try:
+            return self.session.decode(grammar, item.payload)
+        except (ExiBridgeError, exi.ExiError) as exc:
+            raise PayloadCodecError(f"{self.name}: {grammar}: cannot decode {len(item.payload)} bytes "
+                                    f"({item.payload[:64].hex()}): {exc}") from None
 
 
 class JsonPayloadCodec:

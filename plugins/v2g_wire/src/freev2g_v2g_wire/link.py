@@ -9,9 +9,9 @@ payload codec in between (codec.py).
   The EVCC's SLAC requests are answered by its own side at once ("modem joined"); the SECC
   side counts an EV as matched when its first SDP request arrives while matching is allowed
   (EvseManager's start_matching), and then reports MatchingStarted / LinkUp as after SLAC.
-* Payload: the virtual link's message classes are not the generated EXI types yet, so they
-  travel as JSON in the manufacturer-specific V2GTP type 0xA0F2 (JsonPayloadCodec), NOT as EXI;
-  only freev2g peers understand it.
+* Payload: real EXI in V2GTP 0x8001 (SAP, DIN, -2) and 0x8002..0x8004 (-20), through the
+  virtual link's EXI bridge (BridgePayloadCodec: one ExiSession per connection). A field the
+  bridge cannot put into EXI is lost on the wire (logged once); nothing private is sent.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
-from .codec import CodecPipe, JsonPayloadCodec
+from .codec import BridgePayloadCodec, CodecPipe
 from .iface import Interface, in_netns
 from .medium import WireServer, connect, connect_socket
 from .sdp import SdpRequest, SdpResponse, SdpServer, SeccSdpPolicy, Security, evcc_accepts, _udp6_socket
@@ -225,7 +225,7 @@ class WireCable:
         while True:
             medium = await server.accept()
             self.media.append(medium)
-            self._accepted.put_nowait(CodecPipe(medium, JsonPayloadCodec()))
+            self._accepted.put_nowait(CodecPipe(medium, BridgePayloadCodec(f"iso15118 link (EVSE) {medium.name}")))
 
     def data_link(self, role: str) -> Any:
         return self._dl
@@ -243,7 +243,7 @@ class WireCable:
             sock = connect_socket(self.iface)  # type: ignore[arg-type]
         medium = await connect(self.iface, answer.address, answer.port, tls=tls, sock=sock)  # type: ignore[arg-type]
         self.media.append(medium)
-        return CodecPipe(medium, JsonPayloadCodec())
+        return CodecPipe(medium, BridgePayloadCodec(f"iso15118 link (EV) {medium.name}"))
 
     async def accept(self) -> CodecPipe:
         return await self._accepted.get()

@@ -13,6 +13,7 @@ called, in the calling thread's network namespace (see iface.in_netns).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import socket
@@ -43,6 +44,8 @@ class WireMedium:
         self.bytes_in = 0
         self.messages_in = 0
         self.messages_out = 0
+        self.types_in: collections.Counter[int] = collections.Counter()  # payload type -> messages
+        self.types_out: collections.Counter[int] = collections.Counter()
         self.error: V2gtpFrameError | None = None
         self.last_in: V2gtpMessage | None = None
         self.last_out: V2gtpMessage | None = None
@@ -86,6 +89,7 @@ class WireMedium:
             await self._shut(by_peer=True)
             raise _medium_closed(f"{self.name}: {exc}", True) from None
         self.messages_out += 1
+        self.types_out[message.payload_type] += 1
 
     async def recv(self) -> V2gtpMessage:
         if self._closed:
@@ -105,6 +109,7 @@ class WireMedium:
             raise _medium_closed(f"{self.name}: closed by the peer", True)
         self.bytes_in += 8 + len(msg.payload)
         self.messages_in += 1
+        self.types_in[msg.payload_type] += 1
         self.last_in = msg
         return msg
 
