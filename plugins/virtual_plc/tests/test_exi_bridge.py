@@ -578,7 +578,11 @@ def test_in_process_exi_can_be_switched_off():
 
 
 def test_a_message_that_loses_fields_in_exi_reaches_the_peer_whole_with_a_warning(caplog):
+    import logging
+
     from freev2g.model.params import ScaleNeeds
+
+    caplog.set_level(logging.INFO, logger="freev2g_virtual_plc.medium")
 
     async def go():
         cable = MED.InProcessCable()
