@@ -8,6 +8,7 @@ reader.py / writer.py only walk the message and the event tape (format: exi_runt
 """
 from __future__ import annotations
 
+import struct
 import threading
 from array import array
 from typing import Any
@@ -34,6 +35,7 @@ class _Scratch:
     def __init__(self) -> None:
         self.tape = ffi.new("int64_t[]", MAX_WORDS)
         self.tape_view = memoryview(ffi.buffer(self.tape)).cast("q")
+        self.tape_bytes = self.tape_view.cast("B")
         self.arena = ffi.new("uint8_t[]", ARENA_BYTES)
         self.arena_buf = ffi.buffer(self.arena)
         self.out = ffi.new("uint8_t[]", MAX_MESSAGE_BYTES)
@@ -47,6 +49,17 @@ class _PerThread(threading.local):
 
 
 _tls = _PerThread()
+_words: dict[int, struct.Struct] = {}
+
+
+def _words_struct(n: int) -> struct.Struct:
+    """n native int64 words; one Struct per tape length, reused (pack/unpack without an array)."""
+    st = _words.get(n)
+    if st is None:
+        if len(_words) > 1024:
+            _words.clear()
+        st = _words[n] = struct.Struct(f"{n}q")
+    return st
 
 
 def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, Any]:
@@ -60,7 +73,7 @@ def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, A
         if not isinstance(data, (bytearray, memoryview)):
             raise ExiDecodeError(f"EXI data must be bytes, not {type(data).__name__}", protocol=p.sch.name)
         data = bytes(data)
-    tape, arena = decode_tape(p.sch.name, data)
+    tape, arena = _decode_words(p.sch, data, 0)
     msg = fast(p.sch.name).decode(tape, arena)
     if msg is None:
         msg = read_message(p, tape, arena)
@@ -76,7 +89,7 @@ def decode_fragment(protocol: str, data: bytes) -> dict[str, Any]:
     """Decode an EXI fragment (one element + ED, EXI §8.5.2), e.g. a signed part; the
     fragment grammar lists every element declared in the schema set (sheet §1.7)."""
     p = plans(protocol)
-    tape, arena = decode_tape(p.sch.name, bytes(data), fragment=True)
+    tape, arena = _decode_words(p.sch, bytes(data), lib.FV2G_EXI_FRAGMENT)
     msg = fast(p.sch.name).decode(tape, arena, fragment=True)
     return msg if msg is not None else read_message(p, tape, arena, fragment=True)
 
@@ -89,20 +102,23 @@ def encode_fragment(protocol: str, element: dict[str, Any], *, allow_deviations:
 
 def decode_tape(protocol: str, data: bytes, fragment: bool = False) -> tuple[list[int], bytes]:
     """The C decoder's raw output: event tape words and value arena."""
-    sch = schema(protocol)
+    tape, arena = _decode_words(schema(protocol), data, lib.FV2G_EXI_FRAGMENT if fragment else 0)
+    return list(tape), arena
+
+
+def _decode_words(sch, data: bytes, flags: int) -> tuple[tuple[int, ...], bytes]:
     if len(data) > MAX_MESSAGE_BYTES:
         raise ExiDecodeError(f"{len(data)} bytes is above the {MAX_MESSAGE_BYTES}-byte limit",
                              protocol=sch.name, bit_offset=0)
     s = _tls.s
     res = s.res
-    rc = lib.fv2g_exi_decode(sch.index, data, len(data), s.tape, MAX_WORDS, s.arena, ARENA_BYTES,
-                             lib.FV2G_EXI_FRAGMENT if fragment else 0, res)
+    rc = lib.fv2g_exi_decode(sch.index, data, len(data), s.tape, MAX_WORDS, s.arena, ARENA_BYTES, flags, res)
     if rc != 0:
         raise ExiDecodeError(STATUS_TEXT.get(rc, f"status {rc}"), protocol=sch.name,
                              message=sch.local(res.root) if res.root >= 0 else None,
                              element=sch.local(res.qname) if res.qname >= 0 else None,
                              bit_offset=res.bit_offset, status=rc)
-    return s.tape_view[:res.n_words].tolist(), s.arena_buf[:res.arena_used]
+    return _words_struct(res.n_words).unpack_from(s.tape_bytes, 0), s.arena_buf[:res.arena_used]
 
 
 def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = False,
@@ -137,7 +153,8 @@ def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
         built = traced.tape, traced.arena
     tape, arena = built
     try:
-        return encode_tape(sch.name, tape, arena, allow_deviations=allow_deviations, fragment=fragment)
+        return _encode_words(sch, tape, arena, (lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0)
+                             | (lib.FV2G_EXI_FRAGMENT if fragment else 0))
     except ExiEncodeError as exc:
         if traced is None:
             traced = TracedWriter(p, fragment, abstract_ok=allow_deviations)
@@ -150,16 +167,24 @@ def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
 def encode_tape(protocol: str, tape: list[int], arena: bytes, *, allow_deviations: bool = False,
                 fragment: bool = False) -> bytes:
     """Encode raw event tape words (see core/cext/exi_runtime.h) with the C encoder."""
-    sch = schema(protocol)
+    flags = ((lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0)
+             | (lib.FV2G_EXI_FRAGMENT if fragment else 0))
+    return _encode_words(schema(protocol), tape, arena, flags)
+
+
+def _encode_words(sch, tape: list[int], arena: bytes | bytearray, flags: int) -> bytes:
     if len(tape) > MAX_WORDS or len(arena) > ARENA_BYTES:
         raise ExiEncodeError("message too large", protocol=sch.name)
     s = _tls.s
     res = s.res
-    words = array("q", tape)
-    rc = lib.fv2g_exi_encode(sch.index, ffi.from_buffer("int64_t[]", words), len(words),
-                             ffi.from_buffer(arena), len(arena), s.out, MAX_MESSAGE_BYTES,
-                             (lib.FV2G_EXI_ENC_ALLOW_DEVIATIONS if allow_deviations else 0)
-                             | (lib.FV2G_EXI_FRAGMENT if fragment else 0), res)
+    n = len(tape)
+    try:
+        _words_struct(n).pack_into(s.tape_bytes, 0, *tape)
+    except struct.error:
+        array("q", tape)          # the OverflowError / TypeError of a word that is not an int64
+        raise
+    rc = lib.fv2g_exi_encode(sch.index, s.tape, n, ffi.from_buffer(arena), len(arena), s.out, MAX_MESSAGE_BYTES,
+                             flags, res)
     if rc < 0:
         err = ExiEncodeError(STATUS_TEXT.get(rc, f"status {rc}"), protocol=sch.name,
                              message=sch.local(res.root) if res.root >= 0 else None,
