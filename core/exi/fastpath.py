@@ -39,14 +39,14 @@ class _Src:
         self.lines.append("    " * indent + text)
 
 
-def _enc_value(src: _Src, econv: list, dt: int, v: str, out: str, ind: int) -> None:
-    """Lines that check `v` against datatype `dt` and leave its tape word in `out`."""
+def _enc_value(src: _Src, econv: list, dt: int, v: str, out: str, ind: int) -> str:
+    """Lines that check `v` against datatype `dt`; returns the name holding its tape word."""
     kind, lo, hi, enums = econv[dt]
     if kind == BOOL:
         src.add(ind, f"if type({v}) is not bool: raise _Slow")
         src.add(ind, f"{out} = 1 if {v} else 0")
     elif kind == ENUM:
-        src.add(ind, f"{out} = {src.const(enums)}.get({v}) if type({v}) is str else None")
+        src.add(ind, f"{out} = {src.const(enums)}.get({v})")   # str keys: other types miss
         src.add(ind, f"if {out} is None: raise _Slow")
     elif kind == STRING:
         src.add(ind, f"if type({v}) is not str: raise _Slow")
@@ -59,7 +59,8 @@ def _enc_value(src: _Src, econv: list, dt: int, v: str, out: str, ind: int) -> N
         src.add(ind, f"ar += {v}")
     else:
         src.add(ind, f"if type({v}) is not int or not {lo} <= {v} <= {hi}: raise _Slow")
-        src.add(ind, f"{out} = {v}")
+        return v
+    return out
 
 
 def _enc_field(src: _Src, p: Any, names: dict[int, str], entry: tuple, ind: int) -> None:
@@ -81,18 +82,18 @@ def _enc_field(src: _Src, p: Any, names: dict[int, str], entry: tuple, ind: int)
         if flags & LIST:
             src.add(ind, "if type(v) is not list: raise _Slow")
             src.add(ind, "for x in v:")
-            _enc_value(src, p.econv, ref, "x", "w", ind + 1)
-            src.add(ind + 1, f"tp += ({w0}, {_CH}, {ref}, w, {_EE})")
+            w = _enc_value(src, p.econv, ref, "x", "w", ind + 1)
+            src.add(ind + 1, f"tp += ({w0}, {_CH}, {ref}, {w}, {_EE})")
         else:
-            _enc_value(src, p.econv, ref, "v", "w", ind)
-            src.add(ind, f"tp += ({w0}, {_CH}, {ref}, w, {_EE})")
+            w = _enc_value(src, p.econv, ref, "v", "w", ind)
+            src.add(ind, f"tp += ({w0}, {_CH}, {ref}, {w}, {_EE})")
     elif kind == K_ATTR:
-        _enc_value(src, p.econv, ref, "v", "w", ind)
-        src.add(ind, f"tp += ({w0}, {ref}, w)")
+        w = _enc_value(src, p.econv, ref, "v", "w", ind)
+        src.add(ind, f"tp += ({w0}, {ref}, {w})")
     else:
         assert kind == K_VALUE
-        _enc_value(src, p.econv, ref, "v", "w", ind)
-        src.add(ind, f"tp += ({_CH}, {ref}, w)")
+        w = _enc_value(src, p.econv, ref, "v", "w", ind)
+        src.add(ind, f"tp += ({_CH}, {ref}, {w})")
 
 
 def _emit_encoder(src: _Src, p: Any, names: dict[int, str], fn: str, plan: tuple) -> None:
@@ -235,7 +236,7 @@ class Fast:
         ar = bytearray()
         try:
             root[1](content, tp, ar)
-        except (_Slow, UnicodeEncodeError):
+        except (_Slow, UnicodeEncodeError, TypeError):   # TypeError: an unhashable enum value
             return None
         return tp, ar
 
