@@ -19,6 +19,7 @@ from .schemas import ABSTRACT, ATTR, BINARY, BOOL, COMPLEX, ENUM, LIST, STRING, 
 _EE = EV_EE << 24
 _CH = EV_CH << 24
 _INLINE_FIELDS = 10     # bigger types (a Body choice of 36 messages) dispatch by key instead
+_LEAF_FIELDS = 4
 
 
 class _Slow(Exception):
@@ -63,7 +64,13 @@ def _enc_value(src: _Src, econv: list, dt: int, v: str, out: str, ind: int) -> s
     return out
 
 
-def _enc_field(src: _Src, p: Any, names: dict[int, str], entry: tuple, ind: int) -> None:
+def _leaf(fields: Any) -> bool:
+    """A small type without complex children: its walker is written inline into its parents."""
+    return len(fields) <= _LEAF_FIELDS and not any(f[1] == K_COMPLEX or f[3] & ABSTRACT for f in fields)
+
+
+def _enc_field(src: _Src, p: Any, names: dict[int, str], entry: tuple, ind: int, v: str = "v",
+               d: int = 0) -> None:
     key, kind, w0, flags, ref = entry
     if flags & ABSTRACT:
         src.add(ind, "raise _Slow")
@@ -71,44 +78,53 @@ def _enc_field(src: _Src, p: Any, names: dict[int, str], entry: tuple, ind: int)
     if kind == K_COMPLEX:
         fn = names[id(ref)]
         if flags & LIST:
-            src.add(ind, "if type(v) is not list: raise _Slow")
-            src.add(ind, "for x in v:")
+            src.add(ind, f"if type({v}) is not list: raise _Slow")
+            src.add(ind, f"for x in {v}:")
             src.add(ind + 1, f"tp.append({w0})")
             src.add(ind + 1, f"{fn}(x, tp, ar)")
+        elif _leaf(ref[0]):
+            src.add(ind, f"tp.append({w0})")
+            _enc_body(src, p, names, ref[0], ind, v, d + 1)
         else:
             src.add(ind, f"tp.append({w0})")
-            src.add(ind, f"{fn}(v, tp, ar)")
+            src.add(ind, f"{fn}({v}, tp, ar)")
     elif kind == K_SIMPLE:
         if flags & LIST:
-            src.add(ind, "if type(v) is not list: raise _Slow")
-            src.add(ind, "for x in v:")
+            src.add(ind, f"if type({v}) is not list: raise _Slow")
+            src.add(ind, f"for x in {v}:")
             w = _enc_value(src, p.econv, ref, "x", "w", ind + 1)
             src.add(ind + 1, f"tp += ({w0}, {_CH}, {ref}, {w}, {_EE})")
         else:
-            w = _enc_value(src, p.econv, ref, "v", "w", ind)
+            w = _enc_value(src, p.econv, ref, v, "w", ind)
             src.add(ind, f"tp += ({w0}, {_CH}, {ref}, {w}, {_EE})")
     elif kind == K_ATTR:
-        w = _enc_value(src, p.econv, ref, "v", "w", ind)
+        w = _enc_value(src, p.econv, ref, v, "w", ind)
         src.add(ind, f"tp += ({w0}, {ref}, {w})")
     else:
         assert kind == K_VALUE
-        w = _enc_value(src, p.econv, ref, "v", "w", ind)
+        w = _enc_value(src, p.econv, ref, v, "w", ind)
         src.add(ind, f"tp += ({_CH}, {ref}, {w})")
+
+
+def _enc_body(src: _Src, p: Any, names: dict[int, str], fields: list, ind: int, o: str, d: int) -> None:
+    """Lines writing the events of dict `o` (fields in schema order) and its EE."""
+    v, m = f"v{d}", f"m{d}"
+    src.add(ind, f"if type({o}) is not dict: raise _Slow")
+    src.add(ind, f"{m} = 0")
+    for entry in fields:
+        src.add(ind, f"{v} = {o}.get({entry[0]!r}, _M)")
+        src.add(ind, f"if {v} is not _M:")
+        src.add(ind + 1, f"{m} += 1")
+        _enc_field(src, p, names, entry, ind + 1, v, d)
+    src.add(ind, f"if {m} != len({o}): raise _Slow")
+    src.add(ind, f"tp.append({_EE})")
 
 
 def _emit_encoder(src: _Src, p: Any, names: dict[int, str], fn: str, plan: tuple) -> None:
     fields, _index = plan
     if len(fields) <= _INLINE_FIELDS:
         src.add(0, f"def {fn}(o, tp, ar):")
-        src.add(1, "if type(o) is not dict: raise _Slow")
-        src.add(1, "m = 0")
-        for entry in fields:
-            src.add(1, f"v = o.get({entry[0]!r}, _M)")
-            src.add(1, "if v is not _M:")
-            src.add(2, "m += 1")
-            _enc_field(src, p, names, entry, 2)
-        src.add(1, "if m != len(o): raise _Slow")
-        src.add(1, f"tp.append({_EE})")
+        _enc_body(src, p, names, fields, 1, "o", 0)
         return
     table: dict[str, str] = {}
     for i, entry in enumerate(fields):
@@ -152,41 +168,58 @@ def _dec_value(src: _Src, p: Any, dt: int, w: str) -> str:
     return f"{w} & {MASK64}"
 
 
-def _emit_decoder(src: _Src, p: Any, tnames: dict[str, str], fn: str, fields: tuple) -> None:
+def _dec_leaf(fields: tuple) -> bool:
+    return len(fields) <= _LEAF_FIELDS and _plain(fields) and not any(f.flags & COMPLEX for f in fields)
+
+
+def _emit_decoder(src: _Src, p: Any, tnames: dict[str, str], types: dict, fn: str, fields: tuple) -> None:
     src.add(0, f"def {fn}(t, pos, ar):")
-    src.add(1, "o = {}")
+    _dec_body(src, p, tnames, types, fields, 1, "o", 0)
+    src.add(1, "return o, pos")
+
+
+def _dec_body(src: _Src, p: Any, tnames: dict[str, str], types: dict, fields: tuple, ind: int, o: str,
+              d: int) -> None:
+    """Lines reading the events of one element's content (after its SE) into dict `o`."""
+    src.add(ind, f"{o} = {{}}")
     for f in fields:
         if f.flags & ATTR:
-            src.add(1, f"if t[pos] == {(EV_AT << 24) | f.qname}:")
-            src.add(2, f"if t[pos + 1] != {f.ref}: raise _Slow")
-            src.add(2, f"o[{p.attr_names[f.qname]!r}] = {_dec_value(src, p, f.ref, 't[pos + 2]')}")
-            src.add(2, "pos += 3")
+            src.add(ind, f"if t[pos] == {(EV_AT << 24) | f.qname}:")
+            src.add(ind + 1, f"if t[pos + 1] != {f.ref}: raise _Slow")
+            src.add(ind + 1, f"{o}[{p.attr_names[f.qname]!r}] = {_dec_value(src, p, f.ref, 't[pos + 2]')}")
+            src.add(ind + 1, "pos += 3")
         elif f.flags & VALUE:
-            src.add(1, f"if t[pos] >> 24 == {EV_CH}:")
-            src.add(2, f"if t[pos + 1] != {f.ref}: raise _Slow")
-            src.add(2, f"o['value'] = {_dec_value(src, p, f.ref, 't[pos + 2]')}")
-            src.add(2, "pos += 3")
+            src.add(ind, f"if t[pos] >> 24 == {EV_CH}:")
+            src.add(ind + 1, f"if t[pos + 1] != {f.ref}: raise _Slow")
+            src.add(ind + 1, f"{o}['value'] = {_dec_value(src, p, f.ref, 't[pos + 2]')}")
+            src.add(ind + 1, "pos += 3")
         else:
             se = (EV_SE << 24) | f.qname
+            if f.flags & COMPLEX and not f.flags & LIST and _dec_leaf(types[f.ref]):
+                src.add(ind, f"if t[pos] == {se}:")
+                src.add(ind + 1, "pos += 1")
+                _dec_body(src, p, tnames, types, types[f.ref], ind + 1, f"o{d + 1}", d + 1)
+                src.add(ind + 1, f"{o}[{f.key!r}] = o{d + 1}")
+                continue
             if f.flags & COMPLEX:
                 item = [f"x, pos = {tnames[f.ref]}(t, pos + 1, ar)"]
             else:
                 item = [f"if t[pos + 1] != {_CH | f.qname} or t[pos + 2] != {f.ref} or t[pos + 4] != {_EE | f.qname}:",
                         "    raise _Slow",
                         f"x = {_dec_value(src, p, f.ref, 't[pos + 3]')}", "pos += 5"]
-            src.add(1, f"if t[pos] == {se}:")
+            src.add(ind, f"if t[pos] == {se}:")
             if f.flags & LIST:
-                src.add(2, f"o[{f.key!r}] = lst = []")
-                src.add(2, f"while t[pos] == {se}:")
+                src.add(ind + 1, f"{o}[{f.key!r}] = lst = []")
+                src.add(ind + 1, f"while t[pos] == {se}:")
                 for line in item:
-                    src.add(3, line)
-                src.add(3, "lst.append(x)")
+                    src.add(ind + 2, line)
+                src.add(ind + 2, "lst.append(x)")
             else:
                 for line in item:
-                    src.add(2, line)
-                src.add(2, f"o[{f.key!r}] = x")
-    src.add(1, f"if t[pos] >> 24 != {EV_EE}: raise _Slow")
-    src.add(1, "return o, pos + 1")
+                    src.add(ind + 1, line)
+                src.add(ind + 1, f"{o}[{f.key!r}] = x")
+    src.add(ind, f"if t[pos] >> 24 != {EV_EE}: raise _Slow")
+    src.add(ind, "pos += 1")
 
 
 def _plain(fields: tuple) -> bool:
@@ -211,7 +244,7 @@ class Fast:
         dec_names = {tkey: f"d{i}" for i, tkey in enumerate(sch.types)}
         for tkey, fields in sch.types.items():
             if _plain(fields):
-                _emit_decoder(src, p, dec_names, dec_names[tkey], fields)
+                _emit_decoder(src, p, dec_names, sch.types, dec_names[tkey], fields)
             else:
                 src.add(0, f"def {dec_names[tkey]}(t, pos, ar):")
                 src.add(1, "raise _Slow")
