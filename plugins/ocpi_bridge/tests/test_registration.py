@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from click.testing import CliRunner
 from ocpi_helpers import EmspPeer, HarnessStation, b64, cpo_call, ocpi_config, register_emsp_with_cpo, run
 from freev2g.clock import Clock
@@ -198,8 +199,11 @@ def test_base64_header_example_from_errata():
     assert base64.b64decode("ZXhhbXBsZS10b2tlbgo=") == b"example-token\n"
 
 
-def test_cli_serve_answers_versions_until_interrupted(tmp_path):
-    """`freev2g ocpi serve --config station.toml` as a real process, stopped with SIGINT."""
+@pytest.mark.parametrize("inherited_sigint", ["default", "ignored"])
+def test_cli_serve_answers_versions_until_interrupted(tmp_path, inherited_sigint):
+    """`freev2g ocpi serve --config station.toml` as a real process, stopped with SIGINT; also
+    when its parent passed SIGINT on as ignored (seen inside the full test run: the server then
+    never saw a KeyboardInterrupt and ran on)."""
     import json
     import os
     import signal
@@ -213,7 +217,9 @@ def test_cli_serve_answers_versions_until_interrupted(tmp_path):
     toml = tmp_path / "station.toml"
     toml.write_text(f'[uplinks.ocpi]\nlisten_port = {port}\ntoken_a = "serve-A"\noutbox_path = "{tmp_path / "o.sqlite"}"\n')
     exe = os.path.join(os.path.dirname(sys.executable), "freev2g")
-    proc = subprocess.Popen([exe, "ocpi", "serve", "--config", str(toml)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if inherited_sigint == "ignored" else None
+    proc = subprocess.Popen([exe, "ocpi", "serve", "--config", str(toml)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=preexec)
     try:
         line = proc.stdout.readline()  # blocks until the server is bound
         assert line.startswith("serving http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() is not None else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import signal
 
 import click
 from freev2g.config import ConfigError, load_station_config
@@ -93,10 +94,18 @@ async def _serve(cfg: OcpiConfig) -> None:
     except OSError as exc:
         await bridge.stop()
         raise click.ClickException(f"cannot listen on {cfg.listen_host}:{cfg.listen_port}: {exc}") from None
+    # SIGINT / SIGTERM stop the server through the loop, whatever disposition the process
+    # inherited (a parent that ignores SIGINT passes SIG_IGN on, and KeyboardInterrupt never comes)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     click.echo(f"serving {bridge.url('versions')}")
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await bridge.stop()
 
 
