@@ -132,6 +132,12 @@ class EvseManagerConfig:
     charge_loop_timeout_ms: int = field(default=1000, validator=_above_zero)
     ac_charge_loop_timeout_ms: int = field(default=3000, validator=_above_zero)
     isolation_fault_duration_ms: int = field(default=1000, validator=_positive)
+    # isolation fault threshold (IEC 61851-23:2023 5.3: 100 kOhm), how long cable check and
+    # PowerDelivery wait for the lock to confirm, and how long an unplugged but live cable is
+    # kept locked while it discharges below 60 V (both [verify]).
+    isolation_fault_threshold_Ohm: float = field(default=100_000.0, validator=_above_zero)
+    lock_confirm_timeout_ms: int = field(default=5000, validator=_above_zero)
+    unlock_discharge_timeout_ms: int = field(default=30000, validator=_above_zero)
 
 
 # The EvseManager keys whose effect freev2g implements; each has a test in tests/evse/
@@ -171,6 +177,9 @@ SUPPORTED_EVSE_KEYS: frozenset[str] = frozenset(
         "charge_loop_timeout_ms",
         "ac_charge_loop_timeout_ms",
         "isolation_fault_duration_ms",
+        "isolation_fault_threshold_Ohm",
+        "lock_confirm_timeout_ms",
+        "unlock_discharge_timeout_ms",
     }
 )
 

@@ -29,7 +29,7 @@ from .hlc import HlcHandler
 from .metering import Metering
 from .safety import OverVoltageWatch
 from .session_gate import SessionGate
-from .states import EvseState, EvseTunables, SessionContext
+from .states import EvseState, EvseTunables, SessionContext, tunables_from_config
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         self.schedules = schedules
         self.evse_index = evse_index
         self.dc_rating = dc_rating or DCRatingConfig()
-        self.tunables = tunables or EvseTunables()
+        self.tunables = tunables_from_config(config, tunables)
         self._emit_cb = emit
         self.auth = Authorizer(config, pm=pm, evse_index=evse_index)
         self.state = EvseState.IDLE

@@ -11,7 +11,9 @@ import os
 import uuid
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
+import attrs
 from attrs import define, field, frozen
 
 from ..model.enums import EnergyTransferMode, PaymentOption, Protocol, StopCause
@@ -122,3 +124,14 @@ class SessionContext:
     @property
     def hlc(self) -> bool:
         return self.protocol is not None
+
+
+def tunables_from_config(config: Any, base: EvseTunables | None = None) -> EvseTunables:
+    """`base` (default tunables) with the values that are station-file keys taken from the
+    [evse] config: isolation_fault_threshold_Ohm, lock_confirm_timeout_ms, unlock_discharge_timeout_ms."""
+    return attrs.evolve(
+        base or EvseTunables(),
+        isolation_fault_Ohm=float(config.isolation_fault_threshold_Ohm),
+        lock_confirm_timeout_s=config.lock_confirm_timeout_ms / 1000.0,
+        unlock_discharge_timeout_s=config.unlock_discharge_timeout_ms / 1000.0,
+    )

@@ -355,3 +355,40 @@ def test_a_zero_charge_loop_timeout_is_a_config_error(key):
         parse_station_config({"evse": {"charge_mode": "DC", key: 0}})
     assert err.value.problems == [f"evse.{key} must be > 0, got 0"]
     assert getattr(parse_station_config({"evse": {key: 250}}).evse, key) == 250
+
+
+def test_isolation_threshold_is_a_station_key(virtual_loop, make_harness):
+    """[evse] isolation_fault_threshold_Ohm sets the threshold the charging watch applies: at
+    50 kOhm an 80 kOhm reading keeps charging, 40 kOhm stops it with isolation_fault."""
+    async def scenario():
+        h = await make_harness(evse={"isolation_fault_duration_ms": 1000, "isolation_fault_threshold_Ohm": 50_000.0})
+        await h.start_dc()
+        await h.loop(n=4)
+        sid = h.session_id
+        set_insulation(h, 80_000.0)
+        await h.loop(n=12)  # 3 s above the configured threshold
+        assert live(h) and not h.finished()
+        set_insulation(h, 40_000.0)
+        start = h.clock.monotonic()
+        while live(h) and h.clock.monotonic() - start < 10.0:
+            await h.loop(n=1)
+        await h.settle(0.5)
+        assert_dc_dead(h)
+        s = summary(h, sid)
+        assert s.stop_cause == "isolation_fault" and "50000 Ohm" in s.stop_detail
+        await h.station.stop()
+
+    virtual_loop(scenario())
+
+
+def test_lock_and_discharge_timeouts_are_station_keys():
+    from freev2g.config import ConfigError, parse_station_config
+    from freev2g.evse.states import tunables_from_config
+
+    cfg = parse_station_config({"evse": {"lock_confirm_timeout_ms": 1500, "unlock_discharge_timeout_ms": 12000,
+                                         "isolation_fault_threshold_Ohm": 250_000.0}}).evse
+    t = tunables_from_config(cfg)
+    assert (t.lock_confirm_timeout_s, t.unlock_discharge_timeout_s, t.isolation_fault_Ohm) == (1.5, 12.0, 250_000.0)
+    with pytest.raises(ConfigError) as err:
+        parse_station_config({"evse": {"lock_confirm_timeout_ms": 0}})
+    assert err.value.problems == ["evse.lock_confirm_timeout_ms must be > 0, got 0"]
