@@ -62,19 +62,31 @@ def _words_struct(n: int) -> struct.Struct:
     return st
 
 
+_entries: dict[str, tuple[Any, Any]] = {}
+
+
+def _entry(protocol: str) -> tuple[Any, Any]:
+    """(plans, fast walkers) of a protocol name or alias; ValueError if unknown."""
+    e = _entries.get(protocol)
+    if e is None:
+        p = plans(protocol)
+        e = _entries[protocol] = (p, fast(p.sch.name))
+    return e
+
+
 def decode(protocol: str, data: bytes, *, any_root: bool = False) -> dict[str, Any]:
     """Decode one EXI document of `protocol` into a message dict; ExiDecodeError if invalid.
 
     Only message roots are accepted (DIN/-2 V2G_Message, SAP req/res, -20 *Req/*Res) unless
     any_root: the document grammar also lists every other global element (e.g. a bare
     xmldsig Signature)."""
-    p = plans(protocol)
+    p, fp = _entry(protocol)
     if type(data) is not bytes:
         if not isinstance(data, (bytearray, memoryview)):
             raise ExiDecodeError(f"EXI data must be bytes, not {type(data).__name__}", protocol=p.sch.name)
         data = bytes(data)
     tape, arena = _decode_words(p.sch, data, 0)
-    msg = fast(p.sch.name).decode(tape, arena)
+    msg = fp.decode(tape, arena)
     if msg is None:
         msg = read_message(p, tape, arena)
     if not any_root:
@@ -131,7 +143,7 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
     has but no valid instance may use. Off by default: both are errors.
     any_root: also allow global elements that are not messages (see decode).
     """
-    p = plans(protocol)
+    p = _entry(protocol)[0]
     sch = p.sch
     if not any_root and type(message) is dict and len(message) == 1:
         name = next(iter(message))
@@ -143,7 +155,7 @@ def encode(protocol: str, message: dict[str, Any], *, allow_deviations: bool = F
 
 def _encode(p, message: Any, allow_deviations: bool, fragment: bool) -> bytes:
     sch = p.sch
-    built = fast(sch.name).encode(message, fragment)
+    built = _entry(sch.name)[1].encode(message, fragment)
     if built is None:
         built = fast_tape(p, message, fragment)
     traced = None
