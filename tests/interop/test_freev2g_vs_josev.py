@@ -140,3 +140,94 @@ def test_freev2g_evse_charges_josev_evcc(case, tmp_path):
     target_A = max(_pv(body(m)["EVTargetCurrent"]) for m in tx if m.name == loop_req)
     assert target_A > 0 and out["peak_A"] >= 0.9 * target_A and out["peak_V"] > 200.0, (target_A, out, where)
     assert out["imported_Wh"] > 0.0 and out["soc"][1] > out["soc"][0], (out, where)
+
+
+EV_CASES = {
+    "din_dc": (J.DIN, "din", "CurrentDemandReq"),
+    "iso2_dc": (J.ISO2, "iso2", "CurrentDemandReq"),
+}
+
+
+def _last(messages: list[LoggedMessage], name: str) -> dict | None:
+    found = [m for m in messages if m.is_message and m.direction == "tx" and m.name == name]
+    return body(found[-1]) if found else None
+
+
+async def _run_ev_against_josev_secc(protocol: str, link: J.VethLink, secc: J.JosevProcess) -> dict:
+    """freev2g's EV on its sim board; the test is the charger's hardware (CP PWM, supply,
+    EVSE contactor) and follows what Josev's SECC answers (module doc)."""
+    from freev2g.clock import Clock
+    from freev2g.ev.config import BatteryConfig, EvConfig
+    from freev2g.ev.controller import EvController
+    from freev2g.ev.runner import ScenarioRunner
+    from freev2g.ev.scenario import Scenario
+    from freev2g.model.enums import EnergyTransferMode
+    from freev2g.plugins import get_plugin_manager
+    from freev2g.registry import BoardContext, LinkContext
+    from freev2g.simulate import ev_board_options
+
+    # a top-up of 0.5 % of 50 kWh: the EV stops at its target SoC after some seconds of loop
+    cfg = EvConfig(battery=BatteryConfig(start_soc_pct=79.5, target_soc_pct=80.0))
+    clock, shared = Clock(1.0), {}
+    regs = get_plugin_manager().registries()
+    board = regs.boards.get("ev_board", "sim").factory(
+        ev_board_options(cfg), BoardContext(clock=clock, station_id="ev", shared=shared))
+    ev_link = regs.links.get("iso15118", "ev").factory(
+        {"iface": link.evcc.iface, "netns": link.evcc.ns, "protocols": [protocol],
+         "timeouts": {"ev_msg_s": 8.0, "ev_dc_loop_s": 8.0}},
+        LinkContext(clock=clock, boards={"ev_board": board}, shared={}))
+    model = shared["sim_model"]
+    ev = EvController(cfg, board=board, link=ev_link, clock=clock,
+                      plug=lambda on, rating: model.plug_in(rating) if on else model.unplug())
+    await ev.open()
+    out = {"peak_A": 0.0, "start_soc": model.battery.soc_pct}
+    model.set_pwm_duty(5.0)  # the charger's CP: HLC required
+    model.set_psu_mode("export")
+
+    async def hardware():
+        while True:
+            msgs = secc.messages()
+            res = _last(msgs, "CurrentDemandRes") or _last(msgs, "PreChargeRes")
+            # the charger closes its contactor for PreCharge (the EV's stays open until then)
+            live = _last(msgs, "PreChargeRes") is not None and _last(msgs, "SessionStopRes") is None
+            if res is not None:
+                model.set_psu_setpoints(_pv(res["EVSEPresentVoltage"]),
+                                        _pv(res.get("EVSEPresentCurrent", {"Value": 0, "Multiplier": 0})))
+            model.set_evse_contactor(live)
+            model.update()
+            if model.evse_contactor and model.ev_contactor:
+                out["peak_A"] = max(out["peak_A"], model.psu_current_A)
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(hardware())
+    try:
+        runner = ScenarioRunner(ev, clock=clock, mode=EnergyTransferMode.DC_EXTENDED, model=model)
+        await asyncio.wait_for(runner.run(Scenario.default()), 150)
+    finally:
+        task.cancel()
+        out["imported_Wh"] = model.meter_values()[0]
+        out["end_soc"] = model.battery.soc_pct
+        out["media"] = list(ev_link.cable.media)
+        out["stop_cause"] = getattr(ev, "_stop_cause", None)
+        await ev.close()
+    return out
+
+
+@pytest.mark.parametrize("case", list(EV_CASES))
+def test_freev2g_ev_charges_from_josev_secc(case, tmp_path):
+    josev_proto, protocol, loop_req = EV_CASES[case]
+    with J.josev_peer("secc", J.SeccSettings(protocols=(josev_proto,), free_charging=True,
+                                                 extra={"JOSEV_SIM_SUPPLY": "1"}), tmp_path) as (link, secc):
+        out = asyncio.run(_run_ev_against_josev_secc(protocol, link, secc))
+        msgs = secc.messages()
+    where = f"(Josev log {secc.log_path}, EV stop cause {out['stop_cause']})"
+    tx, rx = only(msgs, "tx"), only(msgs, "rx")
+    assert tx and tx[0].name == "supportedAppProtocolRes", where
+    assert body(tx[0])["ResponseCode"] == "OK_SuccessfulNegotiation", where
+    assert {m.protocol for m in rx[1:]} == {protocol}, where
+    assert sum(m.name == loop_req for m in rx) >= 3, f"no charge loop {where}"
+    assert rx[-1].name == "SessionStopReq", where
+    assert tx[-1].name == "SessionStopRes" and body(tx[-1])["ResponseCode"] == "OK", where
+    medium = out["media"][0]
+    assert dict(medium.types_out) == {0x8001: len(rx)} and dict(medium.types_in) == {0x8001: len(tx)}, where
+    assert out["peak_A"] > 0.0 and out["imported_Wh"] > 0.0 and out["end_soc"] > out["start_soc"], (out, where)
