@@ -230,5 +230,10 @@ def test_cli_serve_answers_versions_until_interrupted(tmp_path, inherited_sigint
     finally:
         proc.send_signal(signal.SIGINT)
         # communicate drains both pipes: a server blocked on a full stderr pipe would never exit
-        _out, err = proc.communicate(timeout=30)
+        try:
+            _out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # a server that ignored SIGINT must not outlive the test
+            proc.communicate()
+            raise
     assert proc.returncode == 0, err
