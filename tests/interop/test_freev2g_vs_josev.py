@@ -114,12 +114,6 @@ async def _run_station_against_josev_evcc(cfg, link: J.VethLink, settings: J.Evc
     return out
 
 
-# KNOWN GAP (declared, not hidden): on main at 18:40 UTC the session runs to SessionStop with every
-# message EXI in 0x8001, but the sim board delivers 0 A at 357.5 V (EVSEVoltageLimitAchieved) for
-# Josev's 1 A target; it passed when the test was written. Cause not found yet; the energy
-# assertion stays, non-strict so a fixed tree shows XPASS. Tracked in issue #18.
-@pytest.mark.xfail(reason="freev2g EVSE vs Josev EVCC: 0 A delivered for Josev's 1 A target (issue #18, open)",
-                   strict=False)
 @pytest.mark.parametrize("case", list(EVSE_CASES))
 def test_freev2g_evse_charges_josev_evcc(case, tmp_path):
     josev_proto, protocol, loop_req = EVSE_CASES[case]
@@ -144,8 +138,15 @@ def test_freev2g_evse_charges_josev_evcc(case, tmp_path):
     assert out["contactor_closed_while_charging"], where
     # Josev's EVCC asks for EVTargetCurrent 1 A in every CurrentDemandReq: the board delivers it
     target_A = max(_pv(body(m)["EVTargetCurrent"]) for m in tx if m.name == loop_req)
-    assert target_A > 0 and out["peak_A"] >= 0.9 * target_A and out["peak_V"] > 200.0, (target_A, out, where)
-    assert out["imported_Wh"] > 0.0 and out["soc"][1] > out["soc"][0], (out, where)
+    assert target_A > 0 and out["peak_V"] > 200.0, (target_A, out, where)
+    if out["peak_A"] < 0.9 * target_A or out["imported_Wh"] <= 0.0:
+        # KNOWN GAP (declared, issue #18 open): everything above is asserted; the energy is not.
+        # Josev's simulated EV reports SoC 100 % on its second charge loop, so its charge phase
+        # lasts about 0.3 s, and on this tree the sim supply has not ramped to Josev's 1 A target
+        # by then (it did when the test was written). Energy into Josev's EVCC stays unverified.
+        pytest.xfail(f"energy not delivered in Josev's ~0.3 s charge phase: peak {out['peak_A']} A for "
+                     f"target {target_A} A, {out['imported_Wh']} Wh ({where})")
+    assert out["soc"][1] > out["soc"][0], (out, where)
 
 
 EV_CASES = {
