@@ -46,9 +46,18 @@ path = builder.compile(tmpdir=out)
 print(f"sanitizer: built {path}")
 PYEOF
 
-SO="$(ls "$OUT"/"$MODULE"*.so | head -n1)"
-if ! ldd "$SO" | grep -q libasan; then
-  echo "sanitizer: $SO is not linked against libasan" >&2
+SOS=("$OUT"/"$MODULE"*.so); SO="${SOS[0]}"
+# Read the whole listing first: `ldd | grep -q` under pipefail fails at random when grep exits
+# before ldd has written its last line (SIGPIPE), which is what broke a CI run.
+DEPS="$(ldd "$SO" 2>&1 || true)"
+if ! grep -q libasan <<<"$DEPS"; then
+  echo "sanitizer: $SO is not linked against libasan; ldd printed:" >&2
+  echo "$DEPS" >&2
+  exit 1
+fi
+# And the code really is instrumented (not only linked): it calls ASan's load checks.
+if ! grep -a -q __asan_report_load "$SO"; then
+  echo "sanitizer: $SO has no ASan instrumentation (no __asan_report_load* symbol)" >&2
   exit 1
 fi
 
