@@ -14,7 +14,7 @@ from __future__ import annotations
 from .codec import decode, decode_fragment, encode, encode_fragment
 from .errors import ExiDecodeError, ExiEncodeError, ExiError
 from .json_form import from_json, to_json
-from .schemas import PROTOCOLS, canonical
+from .schemas import PAYLOAD_TYPES, PROTOCOLS, canonical
 
-__all__ = ["PROTOCOLS", "ExiDecodeError", "ExiEncodeError", "ExiError", "canonical", "decode",
+__all__ = ["PAYLOAD_TYPES", "PROTOCOLS", "ExiDecodeError", "ExiEncodeError", "ExiError", "canonical", "decode",
            "decode_fragment", "encode", "encode_fragment", "from_json", "to_json"]

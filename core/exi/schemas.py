@@ -12,6 +12,11 @@ from typing import Any
 
 PROTOCOLS: tuple[str, ...] = ("sap", "din", "iso2", "iso20-common", "iso20-dc", "iso20-ac",
                               "iso20-acdp", "iso20-wpt", "xmldsig")
+# V2GTP payload type of each message grammar (charging-domain.md 2.5, exi.md 6): 0x8001 is
+# shared by supportedAppProtocol, DIN 70121 and ISO 15118-2 (the handshake tells which follows).
+PAYLOAD_TYPES: dict[str, int] = {"sap": 0x8001, "din": 0x8001, "iso2": 0x8001, "iso20-common": 0x8002,
+                                 "iso20-ac": 0x8003, "iso20-dc": 0x8004, "iso20-acdp": 0x8005,
+                                 "iso20-wpt": 0x8006}
 # "xmldsig" is the xmldsig-core schema alone: the fragment grammar Josev uses for SignedInfo.
 # Other spellings users meet in logs and configs.
 ALIASES = {

@@ -24,14 +24,13 @@ import logging
 from typing import Any, Protocol
 
 from attrs import frozen
+from freev2g.exi import PAYLOAD_TYPES as EXI_PAYLOAD_TYPES
 
 from .v2gtp import V2gtpMessage
 
 log = logging.getLogger(__name__)
 
 JSON_PAYLOAD_TYPE = 0xA0F2  # manufacturer-specific range (charging-domain.md 2.5)
-EXI_PAYLOAD_TYPES = {"sap": 0x8001, "din": 0x8001, "iso2": 0x8001, "iso20-common": 0x8002,
-                     "iso20-ac": 0x8003, "iso20-dc": 0x8004, "iso20-acdp": 0x8005, "iso20-wpt": 0x8006}
 
 
 class PayloadCodecError(ValueError):
