@@ -128,7 +128,13 @@ class SocketCable:
             writer.close()  # one EV per cable
             return
         self._attach(reader, writer)
-        await self._reader_task  # type: ignore[misc]
+        # asyncio.wait, not `await task`: close() cancels the reader, and re-raising that
+        # cancellation here makes Python 3.11's stream server print it as a traceback. Nothing
+        # awaits this handler, so its own cancellation (loop shutdown) ends it quietly too.
+        try:
+            await asyncio.wait([self._reader_task])  # type: ignore[list-item]
+        except asyncio.CancelledError:
+            pass
 
     def _attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._dl.closed:

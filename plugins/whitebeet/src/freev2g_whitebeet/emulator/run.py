@@ -55,25 +55,10 @@ async def serve_until_done(emu: Any, clock: Any, *, sessions: int, quiet_s: floa
     return "closed"
 
 
-def quiet_cancelled_callbacks(loop: asyncio.AbstractEventLoop) -> None:
-    """Shutdown on Python 3.11: asyncio's stream-server callback calls `task.exception()` on a
-    client task that was cancelled (the virtual_plc socket medium's connection handler, cancelled
-    by our own close) and reports the CancelledError as an error with a traceback. A cancelled
-    task during our shutdown is not an error; everything else still goes to the default handler."""
-    def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if isinstance(context.get("exception"), asyncio.CancelledError):
-            log.debug("emulator: cancelled task at shutdown: %s", context.get("message"))
-            return
-        lp.default_exception_handler(context)
-
-    loop.set_exception_handler(handler)
-
-
 async def emulate(opts: EmulateOptions, *, clock: Any, echo: Callable[[str], None]) -> str:
     from .assemble import ev_emulator, evse_emulator
     from ..transport.ethernet import EthernetTransport
 
-    quiet_cancelled_callbacks(asyncio.get_running_loop())
     mac = opts.mac or default_mac(opts.role)
     transport = EthernetTransport(opts.iface, own_mac=mac_bytes(mac), module_side=True, rt_priority=opts.rt_priority)
     if opts.role == "ev":
