@@ -33,6 +33,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 
 from ..config import ConfigError, did_you_mean, load_toml, make_converter
 from ..model.enums import EnergyTransferMode, EVErrorCode, PaymentOption
+from .everest_names import ACTION_ALIASES, EverestNameError, canonical_action, to_step_fields
 from .variables import EvVar
 
 
@@ -180,7 +181,7 @@ class LinkTimeout:
 
 BOARD_FAULTS = (
     "imd_fault", "over_voltage", "psu_fault", "lock_failure", "cp_short", "missing_diode", "unplug",
-    "rcd_trip", "contactor_welded",
+    "rcd_trip", "contactor_welded", "ev_overdraw",
 )
 
 ACTIONS: dict[str, type] = {
@@ -242,6 +243,25 @@ def _step_problems(exc: BaseException) -> list[str]:
     return [str(exc)]
 
 
+def parse_step(raw: dict[str, Any], *, where: str = "step", conv: Any = None) -> tuple[Any, list[str]]:
+    """One step table (`action` plus its fields, freev2g's or EVerest's ISO15118_ev names,
+    everest_names.py) -> (step, []) or (None, problems naming `where (action): field`)."""
+    action = raw.get("action")
+    name = canonical_action(action) if isinstance(action, str) else action
+    cls = ACTIONS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        known = (*ACTIONS, *ACTION_ALIASES)
+        hint = did_you_mean(action, known) if isinstance(action, str) else ""
+        return None, [f"{where}: action {action!r} unknown{hint} (one of {', '.join(known)})"]
+    body = {k: v for k, v in raw.items() if k != "action"}
+    try:
+        return (conv or make_converter()).structure(to_step_fields(action, body), cls), []
+    except EverestNameError as exc:
+        return None, [f"{where} ({action}): {exc}"]
+    except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError, KeyError) as exc:
+        return None, [f"{where} ({action}): {p}" for p in _step_problems(exc)]
+
+
 def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
     """Validate a parsed scenario document; every problem names `steps[i] (action): field`."""
     if not isinstance(data, dict):
@@ -260,17 +280,11 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
         if not isinstance(raw, dict):
             problems.append(f"{where}: must be a table")
             continue
-        action = raw.get("action")
-        cls = ACTIONS.get(action) if isinstance(action, str) else None
-        if cls is None:
-            hint = did_you_mean(action, ACTIONS) if isinstance(action, str) else ""
-            problems.append(f"{where}: action {action!r} unknown{hint} (one of {', '.join(ACTIONS)})")
-            continue
-        body = {k: v for k, v in raw.items() if k != "action"}
-        try:
-            steps.append(conv.structure(body, cls))
-        except (ClassValidationError, ForbiddenExtraKeysError, ValueError, TypeError, KeyError) as exc:
-            problems.extend(f"{where} ({action}): {p}" for p in _step_problems(exc))
+        step, step_problems = parse_step(raw, where=where, conv=conv)
+        if step_problems:
+            problems.extend(step_problems)
+        else:
+            steps.append(step)
     if problems:
         raise ConfigError(source, problems)
     name = data.get("name", Path(source).stem if not source.startswith("<") else "scenario")

@@ -52,6 +52,7 @@ class AcCharging:
         self.m = manager
         self.nominal_pwm = False  # nominal duty (not 5 %) is being output
         self.hlc_5pct = False
+        self.signalled_A = 0.0  # the current the nominal duty signals (over_current.py)
 
     # ------------------------------------------------------------------ limits
 
@@ -85,6 +86,7 @@ class AcCharging:
             await m.pwm_off()
         else:
             self.nominal_pwm = True
+            self.signalled_A = current_for_duty_A(duty)
             m._cp_out_f = False
             await m.bsp.set_pwm_duty(duty)
 

@@ -27,6 +27,7 @@ from .authorization import Authorizer
 from .dc import DcCharging
 from .hlc import HlcHandler
 from .metering import Metering
+from .over_current import SoftOverCurrentWatch, check_ac
 from .safety import OverVoltageWatch
 from .session_gate import SessionGate
 from .states import EvseState, EvseTunables, SessionContext, tunables_from_config
@@ -91,6 +92,7 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
         caps = self.bsp.capabilities()
         self.phases = max(1, min(3, caps.max_phases))
         self.ov = OverVoltageWatch(config.internal_over_voltage_duration_ms / 1000.0)
+        self.over_current = SoftOverCurrentWatch.from_config(config)
         self.ac = AcCharging(self)
         self.dc = DcCharging(self)
         self.hlc = HlcHandler(self)
@@ -387,6 +389,8 @@ class EvseManager(PowerPath, PilotHandling, RemoteControl):
                 self.spawn(
                     self.stop(StopCause.OVER_VOLTAGE, f"{verdict} shutdown: {voltage:.1f} V above {limit} V", fault=True)
                 )
+        if not self.is_dc:
+            check_ac(self, now_s)  # soft over-current (over_current.py)
         if now_s - self._last_limit_s >= 1.0:
             self._last_limit_s = now_s  # a failing refresh is retried next second, not every tick
             self.refresh_limit()

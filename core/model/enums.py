@@ -189,6 +189,7 @@ class StopCause(str, Enum):
     SEQUENCE_ERROR = "sequence_error"
     IMD_FAULT = "imd_fault"
     OVER_VOLTAGE = "over_voltage"
+    OVER_CURRENT = "over_current"  # AC: the EV drew more than signalled (soft over-current)
     POWER_SUPPLY_FAULT = "power_supply_fault"
     CONNECTOR_LOCK_FAULT = "connector_lock_fault"
     CABLE_CHECK_FAILED = "cable_check_failed"

@@ -35,6 +35,7 @@ STOPPED_REASON_201: dict[StopCause, str] = {
     StopCause.SEQUENCE_ERROR: "Other",
     StopCause.IMD_FAULT: "GroundFault",
     StopCause.OVER_VOLTAGE: "PowerQuality",
+    StopCause.OVER_CURRENT: "OvercurrentFault",
     StopCause.POWER_SUPPLY_FAULT: "Other",
     StopCause.CONNECTOR_LOCK_FAULT: "Other",
     StopCause.CABLE_CHECK_FAILED: "GroundFault",

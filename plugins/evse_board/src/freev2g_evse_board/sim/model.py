@@ -42,6 +42,7 @@ FAULTS: dict[str, tuple[str, ...]] = {
     "unplug": (),
     "rcd_trip": (),  # extra: residual current; the breaker opens the contactor
     "contactor_welded": (),  # extra: the EVSE contactor does not open
+    "ev_overdraw": (),  # extra: the EV's charger ignores the duty's current (draws what it requests)
 }
 # which drivers hear about a fault
 _FAULT_SOURCES: dict[str, tuple[str, ...]] = {
@@ -55,6 +56,7 @@ _FAULT_SOURCES: dict[str, tuple[str, ...]] = {
     "unplug": (),
     "rcd_trip": ("bsp",),
     "contactor_welded": ("bsp",),
+    "ev_overdraw": (),  # no driver reports it: the EVSE sees it only in the measured current
 }
 
 
@@ -360,7 +362,7 @@ class SimModel:
     def inject(self, fault: str, **params: Any) -> None:
         """Raise a fault: imd_fault(mode, resistance_Ohm), over_voltage(voltage_V),
         psu_fault(detail), lock_failure(mode), cp_short, cp_open, missing_diode, unplug, rcd_trip,
-        contactor_welded."""
+        contactor_welded, ev_overdraw."""
         if fault not in FAULTS:
             raise ValueError(f"unknown sim fault {fault!r}; known: {', '.join(FAULTS)}")
         unknown = set(params) - set(FAULTS[fault])

@@ -86,6 +86,8 @@ def ac_operating_point(m: "SimModel", dt_s: float) -> tuple[float, int, float]:
     if meaning is None or meaning.kind in (DutyKind.NO_CHARGING, DutyKind.ERROR):
         return (0.0, 0, 0.0)
     signalled_A = meaning.current_A if meaning.kind is DutyKind.CURRENT else m.ac_request_A
+    if "ev_overdraw" in m.faults:  # a faulty onboard charger: the duty's current is not followed
+        signalled_A = m.ac_request_A
     cable_A = m.cable_rating_A()
     limits = [m.ac_request_A, signalled_A, ev_cfg.max_ac_current_A, evse_cfg.max_current_A]
     if cable_A is not None:
