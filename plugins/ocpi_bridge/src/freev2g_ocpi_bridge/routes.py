@@ -9,13 +9,10 @@ is POSTed to `response_url` through the outbox (uplinks.md 2.4).
 """
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import urlencode, urlsplit
-
 from aiohttp import web
 
-from . import OCPI_VERSION
-from .convert import dump, parse_datetime
+from .context import BRIDGE, MAX_ID_LEN, PEER, paginated, parse_body, query_int, read_json, reply, response_url
+from .convert import dump
 from .envelope import OcpiError, StatusCode, invalid
 from .models import (
     ActiveChargingProfileResult,
@@ -27,42 +24,7 @@ from .models import (
     ChargingProfileResultType,
     SetChargingProfile,
 )
-from .server import BRIDGE, PEER, parse_body, read_json, reply
 from .smart import evaluate_preferences, to_active_profile, to_core_preferences, to_limit_profile
-
-MAX_ID_LEN = 36
-
-
-def _query_int(request: web.Request, name: str, default: int | None, lo: int, hi: int | None = None) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw, 10)
-    except ValueError:
-        raise invalid(f"query parameter {name} must be an integer, got {raw[:40]!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        raise invalid(f"query parameter {name} must be within {lo}..{hi if hi is not None else 'inf'}, got {value}")
-    return value
-
-
-def _query_time(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    try:
-        return parse_datetime(raw)
-    except ValueError as exc:
-        raise invalid(f"query parameter {name}: {exc}") from None
-
-
-def _response_url(raw: str | None, where: str) -> str:
-    if not raw:
-        raise invalid(f"{where} response_url is required")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(raw) > 2048:
-        raise invalid(f"{where} response_url must be an absolute http(s) URL, got {raw[:80]!r}")
-    return raw
 
 
 def _session_id(request: web.Request) -> str:
@@ -72,29 +34,12 @@ def _session_id(request: web.Request) -> str:
     return sid
 
 
-async def _paginated(request: web.Request, module: str) -> web.Response:
-    bridge = request.app[BRIDGE]
-    cap = bridge.config.page_limit_max
-    date_from = _query_time(request, "date_from")
-    date_to = _query_time(request, "date_to")
-    offset = _query_int(request, "offset", 0, 0, 2**31)
-    limit = min(_query_int(request, "limit", cap, 1, 2**31) or cap, cap)
-    assert offset is not None
-    total, page = bridge.store.list_records(module, date_from=date_from, date_to=date_to, offset=offset, limit=limit)
-    headers = {"X-Total-Count": str(total), "X-Limit": str(limit)}
-    if offset + len(page) < total:
-        params = {k: v for k, v in request.query.items() if k in ("date_from", "date_to")}
-        params.update(offset=str(offset + len(page)), limit=str(limit))
-        headers["Link"] = f'<{bridge.url(f"{OCPI_VERSION}/{module}")}?{urlencode(params)}>; rel="next"'
-    return reply(page, headers=headers)
-
-
 async def sessions_list(request: web.Request) -> web.Response:
-    return await _paginated(request, "sessions")
+    return await paginated(request, "sessions")
 
 
 async def cdrs_list(request: web.Request) -> web.Response:
-    return await _paginated(request, "cdrs")
+    return await paginated(request, "cdrs")
 
 
 async def charging_preferences(request: web.Request) -> web.Response:
@@ -148,7 +93,7 @@ async def profile_put(request: web.Request) -> web.Response:
     body = await read_json(request)
     live, early = _profile_target(request)
     request_obj: SetChargingProfile = parse_body(body, SetChargingProfile)
-    url = _response_url(request_obj.response_url, "SetChargingProfile")
+    url = response_url(request_obj.response_url, "SetChargingProfile")
     if early is not None:
         return early
     limit_profile = to_limit_profile(
@@ -169,10 +114,10 @@ async def profile_put(request: web.Request) -> web.Response:
 
 async def profile_get(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE]
-    duration = _query_int(request, "duration", None, 1, 7 * 86_400)
+    duration = query_int(request, "duration", None, 1, 7 * 86_400)
     if duration is None:
         raise invalid("query parameter duration is required (seconds)")
-    url = _response_url(request.query.get("response_url"), "GET chargingprofiles")
+    url = response_url(request.query.get("response_url"), "GET chargingprofiles")
     live, early = _profile_target(request)
     if early is not None:
         return early
@@ -195,7 +140,7 @@ async def profile_get(request: web.Request) -> web.Response:
 
 async def profile_delete(request: web.Request) -> web.Response:
     bridge = request.app[BRIDGE]
-    url = _response_url(request.query.get("response_url"), "DELETE chargingprofiles")
+    url = response_url(request.query.get("response_url"), "DELETE chargingprofiles")
     live, early = _profile_target(request)
     if early is not None:
         return early

@@ -9,58 +9,28 @@ POST when registered and PUT/DELETE when not -> HTTP 405.
 """
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import uuid
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from . import OCPI_VERSION
+from . import routes
 from .client import PeerError, UnsupportedVersion
-from .convert import InvalidObject, dump, load
-from .envelope import OcpiError, StatusCode, envelope, invalid, token_candidates
-from .jsonlimits import MAX_HEADER_BYTES, MAX_JSON_DEPTH, MAX_TRACE_ID_CHARS, nesting_depth
+from .context import BRIDGE, PEER, TOKEN, parse_body, read_json, reply
+from .convert import dump
+from .envelope import OcpiError, StatusCode, invalid, token_candidates
+from .jsonlimits import MAX_HEADER_BYTES, MAX_TRACE_ID_CHARS
 from .models import BusinessDetails, Credentials, CredentialsRole, Endpoint, InterfaceRole, Role, Version, VersionDetails
 
 log = logging.getLogger(__name__)
 
-BRIDGE: web.AppKey[Any] = web.AppKey("bridge", object)
-_RequestKey = getattr(web, "RequestKey", None)
-PEER: Any = _RequestKey("peer", object) if _RequestKey else "ocpi_peer"  # Peer, or None for token A
-TOKEN: Any = _RequestKey("token", str) if _RequestKey else "ocpi_token"
 TOKEN_A_ROUTES = frozenset({"versions", "details", "credentials"})
 TOKEN_A_USED_KEY = "token_a_used"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def reply(data: Any = None, status_code: int = StatusCode.SUCCESS, message: str | None = None, *, http_status: int = 200, headers: dict | None = None) -> web.Response:
-    return web.json_response(envelope(data, status_code, message), status=http_status, headers=headers)
-
-
-async def read_json(request: web.Request) -> Any:
-    """The request body as JSON; HTTP 400 with 2001 when it is not valid JSON."""
-    raw = await request.read()
-    depth = nesting_depth(raw, MAX_JSON_DEPTH)
-    if depth > MAX_JSON_DEPTH:
-        raise invalid(f"request body nests JSON deeper than {MAX_JSON_DEPTH} levels", http_status=400)
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise invalid(f"request body is not valid JSON: {exc}", http_status=400) from None
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_body(doc: Any, cls: type, what: str | None = None):
-    try:
-        return load(doc, cls, what=what)
-    except InvalidObject as exc:
-        raise invalid(str(exc)) from None
 
 
 @web.middleware
@@ -214,8 +184,6 @@ async def credentials_delete(request: web.Request) -> web.Response:
 
 def build_app(bridge, prefix: str) -> web.Application:
     """The aiohttp application; routes live under `prefix` (the path of the public URL)."""
-    from . import routes
-
     app = web.Application(middlewares=[trace_middleware, auth_middleware], client_max_size=256 * 1024)
     app[BRIDGE] = bridge
     p = prefix.rstrip("/")
