@@ -102,6 +102,12 @@ class DcCharging(CableCheck):
             dis_i, dis_p = min(dis_i, c.max_import_current_A), min(dis_p, c.max_import_power_W or c.max_import_current_A * max_v)
         else:
             dis_i = dis_p = 0.0
+        # max_current_export_A counts on the grid side of the supply, per phase (as EVerest's
+        # board capabilities do): discharge power <= A x nominal V x phases; 0 = no discharge.
+        cfg = self.m.config
+        dis_p = min(dis_p, cfg.max_current_export_A * cfg.ac_nominal_voltage * self.m.phases)
+        if dis_p <= 0.0:
+            dis_i = 0.0
         if not raw and self.m.limit_W != math.inf:
             max_p = min(max_p, self.m.limit_W)
         return DcLimits(max_v, min_v, max_i, min_i, max_p, 0.0 if dis_i == math.inf else dis_i, 0.0 if dis_p == math.inf else dis_p)
