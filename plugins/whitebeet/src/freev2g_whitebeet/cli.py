@@ -191,11 +191,21 @@ def info_command(iface, mac, timeout_s) -> None:
 @click.option("--iface", required=True, callback=_iface, help="Host Ethernet interface wired to the module.")
 @click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False), default=None, help="Also write a pcap file.")
 @click.option("--count", type=int, default=0, help="Stop after this many HCI frames (0 = until Ctrl-C).")
-def capture_command(iface, pcap_path, count) -> None:
-    """Log HCI frames seen on IFACE, decoded; optionally write them to a pcap file."""
+@click.option("--mac", default=None,
+              help="Module MAC: its frames are responses and notifications (learnt from the first response when omitted).")
+def capture_command(iface, pcap_path, count, mac) -> None:
+    """Log HCI frames seen on IFACE in both directions (also what this machine sends), decoded:
+    commands, responses and notifications with their field names and values; optionally write
+    them to a pcap file."""
     from .capture import capture
 
-    _run(capture(iface, pcap_path=pcap_path, count=count, echo=click.echo))
+    module = None
+    if mac is not None:
+        try:
+            module = mac_bytes(mac)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--mac") from None
+    _run(capture(iface, pcap_path=pcap_path, count=count, echo=click.echo, module_mac=module))
 
 
 @whitebeet_group.command("emulate")

@@ -168,6 +168,10 @@ class Catalogue:
             raise UnknownMessageError(module, sub, "module to host")
         return spec
 
+    def module_message(self, module: int, sub: int) -> MessageSpec | None:
+        """The notification or reply (M->H only) with this id, None if there is none."""
+        return self._module.get((module, sub))
+
     def is_unsolicited(self, module: int, sub: int) -> bool:
         spec = self._module.get((module, sub))
         return spec is not None and spec.kind is Kind.NOTIFICATION
