@@ -139,9 +139,10 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socke
 
 @whitebeet_group.command("ev")
 @click.option("--iface", required=True, callback=_iface, help="Host Ethernet interface wired to the module.")
-@click.option("--mac", default=None, help="Module Ethernet MAC (discovered when omitted).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), required=True, callback=_config_file,
-              help="car.toml or ev.json")
+@click.option("--mac", default=None,
+              help="Module Ethernet MAC [default: the config's mac (ev.json), else discovered].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, callback=_config_file,
+              help="car.toml or ev.json [default: ./ev.json, as FreeV2G].")
 @click.option("--mode", default=None, help="Energy transfer mode (default: the first of the config).")
 @click.option("--sessions", type=int, default=1, show_default=True, help="Charging sessions to run, then exit.")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
@@ -152,6 +153,19 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socke
 @_config_errors
 def ev_command(iface, mac, config_path, mode, sessions, stop_after_s, rt_priority, cable_socket) -> None:
     """Run the EV controller on an EV module."""
+    from .ev_cli import DEFAULT_EV_JSON
+
+    if config_path is None:
+        if not os.path.isfile(DEFAULT_EV_JSON):
+            raise click.UsageError(f"no --config given and no {DEFAULT_EV_JSON} in {os.getcwd()} "
+                                   "(give --config car.toml|ev.json)")
+        config_path = DEFAULT_EV_JSON
+        click.echo(f"config: {DEFAULT_EV_JSON} (no --config given)")
+    if mac is not None:
+        try:
+            mac_bytes(mac)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--mac") from None
     from .ev_cli import run_ev
 
     code = run_ev(iface=iface, mac=mac, config_path=config_path, mode=mode, sessions=sessions, echo=click.echo,

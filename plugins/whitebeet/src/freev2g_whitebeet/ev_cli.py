@@ -12,6 +12,7 @@ import signal
 from freev2g.model.enums import EnergyTransferMode, StopCause
 
 _NORMAL = (StopCause.EV_STOP, StopCause.EVSE_STOP, StopCause.SOC_REACHED)
+DEFAULT_EV_JSON = "./ev.json"  # FreeV2G's default configuration file (seed 004)
 
 
 def load_car(path: str):
@@ -19,6 +20,17 @@ def load_car(path: str):
     from freev2g.ev.config import load_ev_config
 
     return load_ev_config(path)
+
+
+def _config_mac(value: str, source: str) -> bytes:
+    from freev2g.config import ConfigError
+
+    from .transport.ethernet import mac_bytes
+
+    try:
+        return mac_bytes(value)
+    except ValueError as exc:
+        raise ConfigError(source, [f"mac: {exc}"]) from None
 
 
 def run_ev(*, iface: str, mac: str | None, config_path: str, mode: str | None, sessions: int, echo,
@@ -29,14 +41,21 @@ def run_ev(*, iface: str, mac: str | None, config_path: str, mode: str | None, s
     from .client import HciClient
     from .host.ev import WhitebeetEvLink
     from .host.ev_board import WhitebeetEvBoard
-    from .transport.ethernet import EthernetTransport, discover_module_mac, mac_bytes
+    from .transport.ethernet import EthernetTransport, discover_module_mac, mac_bytes, mac_str
 
     cfg = load_car(config_path)
     chosen = EnergyTransferMode(mode) if mode else cfg.ev.energy_transfer_modes[0]
+    from_config = _config_mac(cfg.mac, config_path) if cfg.mac and not mac else None
 
     async def main() -> int:
         clock = Clock()
-        module = mac_bytes(mac) if mac else await discover_module_mac(iface)
+        if mac:
+            module = mac_bytes(mac)
+        elif from_config is not None:  # ev.json "mac": the module FreeV2G talks to
+            module = from_config
+            echo(f"module {mac_str(module)} (mac of {config_path})")
+        else:
+            module = await discover_module_mac(iface)
         link = WhitebeetEvLink(HciClient(EthernetTransport(iface, peer_mac=module, rt_priority=rt_priority), clock=clock), clock=clock)
         if cable_socket:  # simulation: one power stage with the EVSE host's sim model
             from .host.cable import CableEvBoard
