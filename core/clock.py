@@ -26,25 +26,38 @@ class Clock:
             raise ValueError(f"clock speed must be > 0, got {speed!r}")
         self.speed = float(speed)
         self._start_wall = start_wall or datetime.now(timezone.utc)
-        self._origin_loop: float | None = None
-        try:
-            self._origin_loop = asyncio.get_running_loop().time()
-        except RuntimeError:
-            pass  # fixed at the first reading inside a loop
-
-    def _loop_time(self) -> float:
+        # Simulated time is read off one time base at a time: the running loop's clock (a
+        # VirtualTimeEventLoop's starts at 0) or, with no loop running, time.monotonic(). When
+        # the base changes (a loop ends, another starts) the reading continues from the last
+        # value instead of jumping by the difference of two unrelated clocks.
+        self._base: object = None
+        self._origin = 0.0
+        self._last = 0.0
+        self._anchored = False
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            return time.monotonic()
-        return loop.time()
+            pass  # fixed at the first reading
+        else:
+            self._anchor(loop, loop.time())
+
+    def _anchor(self, base: object, now: float) -> None:
+        self._base = base
+        self._origin = now - self._last / self.speed
+        self._anchored = True
 
     def monotonic(self) -> float:
         """Seconds of simulated time since this clock was first read."""
-        now = self._loop_time()
-        if self._origin_loop is None:
-            self._origin_loop = now
-        return (now - self._origin_loop) * self.speed
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            base, now = None, time.monotonic()
+        else:
+            base, now = loop, loop.time()
+        if not self._anchored or base is not self._base:
+            self._anchor(base, now)
+        self._last = (now - self._origin) * self.speed
+        return self._last
 
     def now(self) -> datetime:
         """Simulated wall-clock time (UTC)."""

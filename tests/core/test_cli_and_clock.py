@@ -88,3 +88,22 @@ def test_manual_clock_and_bad_speed():
         c.advance(-1)
     with pytest.raises(ValueError, match="speed must be > 0"):
         Clock(speed=0)
+
+
+def test_a_clock_read_after_its_virtual_loop_ended_does_not_jump():
+    # A virtual loop's time starts at 0; time.monotonic() is the machine's uptime. Reading the
+    # clock after the loop ended (a test's assertions, a CLI's summary) once returned the
+    # difference of the two: hundreds of simulated seconds integrated into the sim board at once.
+    clock = Clock()
+
+    async def session():
+        clock.monotonic()
+        await clock.sleep(5.0)
+        return clock.monotonic()
+
+    inside = run(session(), virtual_time=True)
+    assert inside == pytest.approx(5.0)
+    after = clock.monotonic()
+    assert inside <= after < inside + 1.0
+    again = run(session(), virtual_time=True)  # another loop: time goes on from where it was
+    assert again == pytest.approx(after + 5.0, abs=1.0)
