@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.setrecursionlimit(10000)
 
 import emit  # noqa: E402
 import fetch_xsd  # noqa: E402

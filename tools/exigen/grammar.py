@@ -8,6 +8,7 @@ state records how many second-level entries it has so a decoder can read a secon
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import datatypes as D
@@ -21,6 +22,11 @@ ROLE_FIRST, ROLE_START_TAG, ROLE_CONTENT = range(3)
 
 FLAG_ATTR, FLAG_LIST, FLAG_COMPLEX, FLAG_VALUE, FLAG_ABSTRACT = 1, 2, 4, 8, 16
 AMBIGUOUS = 0xFFFFFFFF
+
+# A bounded maxOccurs is unrolled into nested optional sequences (one level per occurrence, e.g.
+# 1024 for SalesTariffEntry), and the particle walk recurses once per level: whoever builds a
+# grammar (generate.py, the generator tests) needs more than Python's default 1000 frames.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
 
 
 @dataclass
