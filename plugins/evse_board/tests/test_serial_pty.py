@@ -196,3 +196,40 @@ def test_port_that_does_not_exist_is_a_communication_fault():
 def test_bad_options_name_the_key(options, fragment):
     with pytest.raises(ValueError, match=fragment):
         make_serial_factory("bsp")(options, BoardContext(clock=Clock()))
+
+
+def test_wait_connected_returns_once_the_board_has_said_hello_not_on_an_earlier_heartbeat():
+    """A board whose heartbeat reaches the host before its hello answer (seen on a loaded CI
+    machine: `board serial` printed 'connected to board' with no name): wait_connected must wait
+    for the hello, so the board's name and protocol version are known when it returns."""
+    import os
+    import tty
+
+    from freev2g.framing import FrameDecoder
+    from freev2g_evse_board.serialboard.link import SerialBoardLink
+
+    async def main():
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        loop = asyncio.get_running_loop()
+        decoder = FrameDecoder(max_payload=p.MAX_PAYLOAD)
+
+        def board_reads():
+            for frame in decoder.feed(os.read(master, 4096)):
+                if p.decode(frame).name == "hello":
+                    os.write(master, p.encode("heartbeat", 0, uptime_ms=1))
+                    loop.call_later(0.3, os.write, master,
+                                    p.encode("hello", 0, version=p.PROTOCOL_VERSION, heartbeat_ms=100, ident="late-hello-board"))
+
+        loop.add_reader(master, board_reads)
+        link = SerialBoardLink(os.ttyname(slave), heartbeat_timeout_s=2.0)
+        try:
+            await asyncio.wait_for(link.wait_connected(3.0), BOUND_S)
+            assert link.board_name == "late-hello-board"
+        finally:
+            loop.remove_reader(master)
+            await link.close()
+            os.close(master)
+            os.close(slave)
+
+    asyncio.run(main())

@@ -110,7 +110,7 @@ class SerialBoardLink:
         """Return once the board answers; CommunicationFault after `timeout_s` (default: the
         heartbeat timeout)."""
         self.start()
-        if self.connected:
+        if self.connected and self.board_name:
             return
         fut = asyncio.get_running_loop().create_future()
         self._connect_waiters.append(fut)
@@ -157,15 +157,26 @@ class SerialBoardLink:
                     self._emit(SOURCES, "fault_cleared", "communication", f"{self.port} answering")
                     self._send_quietly("hello", version=p.PROTOCOL_VERSION, heartbeat_ms=0, ident="freev2g")
                 self._ever_connected = True
-                for waiter in self._connect_waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-                self._connect_waiters.clear()
             try:
                 self._dispatch(msg)
             except Exception:  # noqa: BLE001 - a surprising message must not kill the reader
                 self.protocol_errors += 1
                 log.exception("serial board %s: cannot handle %s", self.port, msg)
+            if msg.name == "hello":
+                self._wake_connect_waiters()
+
+    def _wake_connect_waiters(self) -> None:
+        """`wait_connected` returns once the board has answered our hello (so its name and
+        protocol version are known), not on the first frame: a heartbeat or state frame can
+        arrive before the hello answer."""
+        for waiter in self._connect_waiters:
+            if waiter.done():
+                continue
+            if self._version_ok:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(VendorError("board protocol version mismatch", device=f"serial:{self.port}"))
+        self._connect_waiters.clear()
 
     def _dispatch(self, msg: p.Message) -> None:
         v = msg.values
