@@ -76,6 +76,21 @@ CREATE TABLE IF NOT EXISTS meter_values (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS meter_session ON meter_values(session_id, seq);
+CREATE TABLE IF NOT EXISTS v2g_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    evse_index INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    payload_type INTEGER NOT NULL,
+    protocol TEXT,
+    message TEXT,
+    exi_hex TEXT NOT NULL,
+    decoded TEXT,
+    xml TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS v2g_session ON v2g_messages(session_id, seq);
 CREATE TABLE IF NOT EXISTS schedules (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     session_id TEXT NOT NULL,
@@ -149,6 +164,24 @@ class SessionSummary:
     @property
     def finished(self) -> bool:
         return self.ended_at is not None
+
+
+@frozen
+class V2gMessageRow:
+    """One V2G message as the session log keeps it: direction "ev->evse" or "evse->ev", the
+    EXI as hex, and its decoded form (XSD element names) or why it could not be decoded."""
+
+    session_id: str
+    evse_index: int
+    timestamp: datetime
+    direction: str
+    payload_type: int
+    protocol: str | None
+    message: str | None
+    exi_hex: str
+    decoded: dict[str, Any] | None
+    xml: str | None = None
+    error: str | None = None
 
 
 @frozen
@@ -372,6 +405,21 @@ class Journal:
             for ts, reason, d in rows
         ]
 
+    def record_v2g(self, row: V2gMessageRow) -> None:
+        """One V2G message of the session log (EvseManager `session_logging`), committed at once."""
+        self._x("INSERT INTO v2g_messages(session_id, evse_index, timestamp, direction, payload_type, protocol, "
+                "message, exi_hex, decoded, xml, error) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (row.session_id, row.evse_index, row.timestamp.isoformat(), row.direction, row.payload_type,
+                 row.protocol, row.message, row.exi_hex, None if row.decoded is None else json.dumps(row.decoded),
+                 row.xml, row.error))
+
+    def v2g_messages(self, session_id: str) -> list[V2gMessageRow]:
+        rows = self._x("SELECT session_id, evse_index, timestamp, direction, payload_type, protocol, message, exi_hex, "
+                       "decoded, xml, error FROM v2g_messages WHERE session_id=? ORDER BY seq", (session_id,)).fetchall()
+        return [V2gMessageRow(sid, idx, datetime.fromisoformat(ts), d, pt, proto, msg, hx,
+                              None if dec is None else json.loads(dec), xml, err)
+                for sid, idx, ts, d, pt, proto, msg, hx, dec, xml, err in rows]
+
     def integrity_ok(self) -> bool:
         return self._x("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -385,4 +433,5 @@ class Journal:
         self.close()
 
 
-__all__ = ["DURABILITY_SYNC", "Journal", "JournalError", "JournalRecord", "SessionSummary", "OfferedSchedule"]
+__all__ = ["DURABILITY_SYNC", "Journal", "JournalError", "JournalRecord", "SessionSummary", "OfferedSchedule",
+           "V2gMessageRow"]

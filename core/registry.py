@@ -147,6 +147,9 @@ class LinkContext:
     clock: Any
     boards: dict[str, Any] = field(factory=dict)
     shared: dict[str, Any] = field(factory=dict)
+    # freev2g.v2g_traffic.TrafficLog when the EVSE's `session_logging` is on: a link hands each
+    # V2G connection's bytes to `traffic.connection(...)` (None: nothing is logged).
+    traffic: Any = None
 
 
 @frozen(kw_only=True)

@@ -347,7 +347,13 @@ def ev_command(pm, ev_config, socket_path, protocol, mode, scenario, speed) -> N
         ev = EvController(car, board=board, link=link, clock=clock)
         log = SessionLog(click.echo, clock)
         ev.subscribe_trace(log.on_link)
-        await ev.open()
+        try:
+            await ev.open()
+        except ConnectionError as exc:  # no `freev2g evse` on that socket (a user's mistake, no traceback)
+            click.echo(f"error: {exc}; start `freev2g evse --socket {socket_path}` first, "
+                       "or give this command the socket it listens on", err=True)
+            await ev.close()
+            return 1
         try:
             await ScenarioRunner(ev, clock=clock, mode=opts.energy_mode).run(sc or Scenario.default())
         except ScenarioStepFailed as exc:

@@ -181,11 +181,26 @@ class Station:
             reg = regs.links.get(name, "evse")
         except RegistryError as exc:
             raise StationError(f"link.name = {name!r}: {exc}") from exc
-        ctx = LinkContext(clock=self._clock, boards=self.boards, shared=self.link_shared)
+        ctx = LinkContext(clock=self._clock, boards=self.boards, shared=self.link_shared,
+                          traffic=self._traffic_log(self.config.evse, evse_index=1))
         try:
             return reg.factory(dict(self.config.link.options), ctx)
         except Exception as exc:
             raise StationError(f"link {name!r}: failed to start: {exc}") from exc
+
+    def _traffic_log(self, evse_cfg: Any, *, evse_index: int) -> Any:
+        """The V2G session log of one EVSE (keys session_logging, _path, _xml), or None."""
+        if not evse_cfg.session_logging:
+            return None
+        from ..v2g_traffic import TrafficLog
+
+        def session_id() -> str:
+            manager = self.managers.get(evse_index)
+            session = getattr(manager, "session", None) if manager is not None else None
+            return getattr(session, "session_id", "") or ""
+
+        return TrafficLog(journal=self._journal, session_id=session_id, clock=self._clock, evse_index=evse_index,
+                          path=evse_cfg.session_logging_path or None, xml=evse_cfg.session_logging_xml)
 
     async def stop(self) -> None:
         """Power off every EVSE (journalled as PROCESS_SHUTDOWN), stop uplinks, call the hook."""

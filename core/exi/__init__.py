@@ -11,10 +11,10 @@ protocol, message, place and bit offset.
 """
 from __future__ import annotations
 
-from .codec import decode, decode_fragment, encode, encode_fragment
+from .codec import decode, decode_fragment, encode, encode_fragment, prepare
 from .errors import ExiDecodeError, ExiEncodeError, ExiError
 from .json_form import from_json, to_json
 from .schemas import PAYLOAD_TYPES, PROTOCOLS, canonical
 
-__all__ = ["PAYLOAD_TYPES", "PROTOCOLS", "ExiDecodeError", "ExiEncodeError", "ExiError", "canonical", "decode",
+__all__ = ["PAYLOAD_TYPES", "PROTOCOLS", "ExiDecodeError", "ExiEncodeError", "ExiError", "canonical", "decode", "prepare",
            "decode_fragment", "encode", "encode_fragment", "from_json", "to_json"]

@@ -70,9 +70,14 @@ def run_frozen_ev(tmp_path, evse_extra: str = "", finish_within_s: float = 30.0)
     try:
         out = Lines(evse)
         out.wait_for("ready on", 30.0)
+        ev_log = open(tmp_path / "ev.log", "w")
         ev = subprocess.Popen([sys.executable, "-c", RUN_CLI, "ev", "--config", str(car), "--socket", str(sock),
-                               "--speed", str(SPEED)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        out.wait_for("-> Charging", 60.0)
+                               "--speed", str(SPEED)], stdout=ev_log, stderr=subprocess.STDOUT)
+        ev_log.close()
+        try:
+            out.wait_for("-> Charging", 60.0)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nEV process output:\n{(tmp_path / 'ev.log').read_text()}") from None
         time.sleep(12.0 / SPEED)  # 12 s of charge loop in sim time (a meter sample every 10 s)
         os.kill(ev.pid, signal.SIGSTOP)
         frozen_at = time.monotonic()

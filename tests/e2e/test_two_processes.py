@@ -41,3 +41,15 @@ def test_charger_and_car_in_two_processes(tmp_path):
 
     sessions = Journal(tmp_path / "journal.sqlite").sessions()
     assert len(sessions) == 1 and sessions[0].stop_cause == "ev_stop" and sessions[0].energy_import_Wh > 0
+
+
+def test_ev_without_an_evse_process_says_so_in_one_line(tmp_path):
+    """`freev2g ev` started before (or without) `freev2g evse`: a one-line error naming the socket
+    and the command that listens on it, exit status 1, no traceback and no asyncio noise."""
+    sock = tmp_path / "nobody.sock"
+    ev = subprocess.run([sys.executable, "-c", RUN_CLI, "ev", "--socket", str(sock)],
+                        capture_output=True, text=True, timeout=60)
+    assert ev.returncode == 1, ev.stdout + ev.stderr
+    assert f"error: no EVSE listening on {sock}; start `freev2g evse --socket {sock}` first" in ev.stderr
+    assert "Traceback" not in ev.stdout + ev.stderr
+    assert "never retrieved" not in ev.stderr and "not delivered" not in ev.stderr, ev.stderr

@@ -173,6 +173,10 @@ class CodecPipe:
     def closed(self) -> bool:
         return self.medium.closed
 
+    def open_tap(self, traffic: Any, *, role: str) -> Any:
+        """The session log taps the bytes below the codec (WireMedium.open_tap)."""
+        return self.medium.open_tap(traffic, role=role)
+
     async def send(self, message: Any) -> None:
         await self.medium.send(self.codec.encode(message))
 

@@ -52,6 +52,15 @@ class WireMedium:
         self._closed = False
         self._by_peer = False
         self._gone = asyncio.Event()
+        self.tap: Any = None  # freev2g.v2g_traffic.ConnectionTap: (outgoing, payload_type, payload)
+
+    def open_tap(self, traffic: Any, *, role: str) -> Any:
+        """Start logging this connection's messages to `traffic` (a TrafficLog); returns the tap."""
+        from freev2g.v2g_traffic import endpoints_of
+
+        ev, evse = endpoints_of(self.writer.get_extra_info("sockname"), self.peer, role=role)
+        self.tap = traffic.connection(role=role, ev=ev, evse=evse, tls=self.tls is not None)
+        return self.tap
 
     @property
     def peer(self) -> Any:
@@ -90,6 +99,8 @@ class WireMedium:
             raise _medium_closed(f"{self.name}: {exc}", True) from None
         self.messages_out += 1
         self.types_out[message.payload_type] += 1
+        if self.tap is not None:
+            self.tap(True, message.payload_type, message.payload)
 
     async def recv(self) -> V2gtpMessage:
         if self._closed:
@@ -111,6 +122,8 @@ class WireMedium:
         self.messages_in += 1
         self.types_in[msg.payload_type] += 1
         self.last_in = msg
+        if self.tap is not None:
+            self.tap(False, msg.payload_type, msg.payload)
         return msg
 
     async def _shut(self, *, by_peer: bool) -> None:

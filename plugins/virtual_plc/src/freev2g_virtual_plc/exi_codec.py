@@ -132,6 +132,18 @@ def _family(protocol: str) -> str:
     return "iso20" if protocol.startswith("iso20") else protocol
 
 
+_GRAMMARS = {"din": ("din",), "iso2": ("iso2",), "iso20": ("iso20-common", "iso20-dc", "iso20-ac")}
+
+
+def warm_up(protocols: Any) -> None:
+    """Compile the EXI codec of `protocols` (Protocol values) and of supportedAppProtocol before
+    a session starts: a link calls it in open(), so no protocol timer runs while it happens."""
+    names = ["sap"]
+    for p in protocols:
+        names += _GRAMMARS.get(getattr(p, "value", p), ())
+    exi.prepare(*names)
+
+
 def to_document(protocol: str, msg: Any, *, timestamp: int | None = None,
                 control_mode: Any = None) -> tuple[str, dict[str, Any]]:
     """(grammar, freev2g.exi message dict) of `msg` under `protocol`.

@@ -22,6 +22,8 @@ import asyncio
 import logging
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from freev2g.exi import PAYLOAD_TYPES
+
 from .exi_codec import ExiSession
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,14 @@ class InProcessPipe:
         self._closed = False
         self._closed_by_peer = False
         self._gone = asyncio.Event()
+        self.tap: Any = None  # freev2g.v2g_traffic.ConnectionTap (EXI pipes only)
+
+    def open_tap(self, traffic: Any, *, role: str) -> Any:
+        """Log this pipe's EXI messages to `traffic` (a TrafficLog; placeholder addresses)."""
+        if self._exi is None:
+            return None
+        self.tap = traffic.connection(role=role)
+        return self.tap
 
     @classmethod
     def pair(cls, name: str = "pipe", *, exi: bool = False) -> tuple[InProcessPipe, InProcessPipe]:
@@ -114,6 +124,8 @@ class InProcessPipe:
                 log.info("%s: %s loses %s in EXI; the peer gets the object", self.name,
                             type(message).__name__, ", ".join(lost))
             message = _Exi(grammar, data, message if lost else None)
+            if self.tap is not None:
+                self.tap(True, PAYLOAD_TYPES[grammar], data)
         self._peer._inbox.put_nowait(message)
 
     async def recv(self) -> Any:
@@ -125,6 +137,8 @@ class InProcessPipe:
             self._gone.set()
             raise MediumClosed(f"{self.name}: closed", by_peer=self._closed_by_peer)
         if type(item) is _Exi:
+            if self.tap is not None:
+                self.tap(False, PAYLOAD_TYPES[item.grammar], item.data)
             decoded = self._exi.decode(item.grammar, item.data)  # type: ignore[union-attr]
             return decoded if item.original is None else item.original
         return item

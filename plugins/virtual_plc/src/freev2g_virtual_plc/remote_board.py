@@ -15,6 +15,7 @@ from typing import Any
 from freev2g.boards import BoardEvent, BoardListener
 from freev2g.model.enums import CPState
 
+from .medium import MediumClosed
 from .socket_medium import SocketCable
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class RemoteEvBoard:
             raise ValueError("board option path: virtual_remote needs the EVSE process's socket path")
         board = cls(SocketCable("ev", path, ctx.clock))
         try:
-            asyncio.get_running_loop().create_task(board.cable.start())
+            early = asyncio.get_running_loop().create_task(board.cable.start())
+            early.add_done_callback(lambda t: t.cancelled() or t.exception())  # the link's open() reports it
         except RuntimeError:
             pass  # no loop yet: the link's open() connects
         return board
@@ -58,6 +60,9 @@ class RemoteEvBoard:
         try:
             await self.cable.start()
             await self.cable.write({"ch": "board", **obj})
+        except MediumClosed as exc:
+            # never connected (no EVSE process): the CLI already said so; nothing to deliver to
+            (log.warning if exc.by_peer else log.debug)("virtual_remote: %s not delivered: %s", obj.get("op"), exc)
         except Exception as exc:  # noqa: BLE001
             log.warning("virtual_remote: %s not delivered: %s", obj.get("op"), exc)
 

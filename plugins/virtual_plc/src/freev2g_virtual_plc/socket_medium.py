@@ -105,9 +105,13 @@ class SocketCable:
     async def start(self) -> None:
         if self._started is None:
             self._started = asyncio.ensure_future(self._start())
+            # every caller sees the error through the shield; this marks it retrieved even when
+            # the caller that started it was cancelled (no "exception was never retrieved")
+            self._started.add_done_callback(lambda t: t.cancelled() or t.exception())
         await asyncio.shield(self._started)
 
     async def _start(self) -> None:
+        self.codec.warm_up()
         if self.role == "evse":
             if os.path.exists(self.path):
                 os.unlink(self.path)

@@ -15,6 +15,7 @@ from freev2g.link import EvLinkHandler, EvSessionFinished, EvSessionRequest, Lin
 from freev2g.model.enums import Protocol, StopCause
 from freev2g.registry import LinkContext
 
+from ..exi_codec import warm_up
 from ..medium import Cable, Medium, MediumClosed
 from ..messages.common import SapResponseCode, SupportedAppProtocolReq, SupportedAppProtocolRes
 from ..options import LinkOptions
@@ -55,6 +56,7 @@ class VirtualEvLink:
     async def open(self, handler: EvLinkHandler) -> None:
         self.handler = handler
         self.cable = self._given_cable or make_cable(self.options, self.ctx, "ev")
+        warm_up(self.options.protocols)  # before any protocol timer runs
         if hasattr(self.cable, "start"):
             await self.cable.start()  # type: ignore[union-attr]
         if self.board is not None:

@@ -19,6 +19,7 @@ from freev2g.model.enums import EVSENotification, Protocol, StopCause
 from freev2g.model.params import EVSEOffer
 from freev2g.registry import LinkContext
 
+from ..exi_codec import warm_up
 from ..medium import Cable, InProcessCable, Medium, MediumClosed
 from ..messages.common import SupportedAppProtocolReq
 from ..options import LinkOptions
@@ -65,6 +66,7 @@ class VirtualEvseLink:
     async def open(self, handler: EvseLinkHandler, offer: EVSEOffer) -> None:
         self.handler, self.offer = handler, offer
         self.cable = self._given_cable or make_cable(self.options, self.ctx, "evse")
+        warm_up(self.options.protocols)  # before any protocol timer runs
         if hasattr(self.cable, "start"):
             await self.cable.start()  # type: ignore[union-attr]
         self._fresh_datalink()
@@ -166,6 +168,26 @@ class VirtualEvseLink:
             await self._serve(pipe)
 
     async def _serve(self, pipe: Medium) -> None:
+        tap = self._open_tap(pipe)
+        try:
+            await self._serve_pipe(pipe)
+        finally:
+            if tap is not None:
+                tap.close()
+
+    def _open_tap(self, pipe: Medium) -> Any:
+        """The EVSE's session log (LinkContext.traffic) on this connection, where it has bytes."""
+        traffic = getattr(self.ctx, "traffic", None)
+        open_tap = getattr(pipe, "open_tap", None)
+        if traffic is None or open_tap is None:
+            return None
+        try:
+            return open_tap(traffic, role="evse")
+        except Exception:  # noqa: BLE001 - logging must never refuse a session
+            log.exception("virtual link (EVSE): session log could not start on this connection")
+            return None
+
+    async def _serve_pipe(self, pipe: Medium) -> None:
         try:
             req = await self.clock.wait_for(pipe.recv(), self.options.timeouts.secc_sequence_s)
         except (TimeoutError, MediumClosed):
