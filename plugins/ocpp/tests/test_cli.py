@@ -33,3 +33,16 @@ def test_bad_config_names_the_key(tmp_path):
     result = CliRunner().invoke(make_cli(get_plugin_manager()), ["ocpp", "status", "--config", str(cfg)])
     assert result.exit_code == 1
     assert "uplinks.ocpp" in result.output
+
+
+def test_config_check_rejects_an_uplink_port_out_of_range(tmp_path):
+    """Issue #13 item 11: a port above 65535 is a config error at check time, not a connect
+    failure at run time."""
+    cfg = tmp_path / "station.toml"
+    cfg.write_text('[uplinks.ocpp]\nurl = "ws://127.0.0.1:70000/ocpp"\n')
+    result = CliRunner().invoke(make_cli(get_plugin_manager()), ["config", "check", str(cfg)])
+    assert result.exit_code == 1
+    assert "uplinks.ocpp: url 'ws://127.0.0.1:70000/ocpp': the port must be a number from 0 to 65535" in result.output
+    cfg.write_text('[uplinks.ocpp]\nurl = "ws://127.0.0.1:65535/ocpp"\n')
+    ok = CliRunner().invoke(make_cli(get_plugin_manager()), ["config", "check", str(cfg)])
+    assert ok.exit_code == 0, ok.output

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from freev2g.model.enums import RateUnit
-from freev2g.model.events import MeterSample, PluggedIn
+from freev2g.model.enums import RateUnit, StopCause
+from freev2g.model.events import MeterSample, PluggedIn, SessionFinished
 from freev2g.model.limits import ProfilePurpose
 from freev2g.station import SessionSnapshot
 
@@ -129,10 +129,23 @@ def test_remote_start_stop_unlock_availability(ocpp_env):
             del station.sessions[1]
             unlocked = await csms.request("UnlockConnector", {"evseId": 1, "connectorId": 1})
             assert unlocked[2] == {"status": "Unlocked"} and station.calls[-1] == ("unlock", 1)
+            # issue #13 item 7 (G03.FR.05): Inoperative while the transaction is open is Scheduled;
+            # the station stays available and charging goes on until the transaction ends
+            off = await csms.request("ChangeAvailability", {"operationalStatus": "Inoperative"})
+            assert off[2] == {"status": "Scheduled"}
+            assert ("available", 1, False) not in station.calls
+            await asyncio.sleep(0.2)
+            assert all(s["connectorStatus"] != "Unavailable" for s in csms.calls("StatusNotification"))
+            station.emit(SessionFinished(session_id=SESSION, cause=StopCause.REMOTE_STOP))
+            await csms.wait_for(lambda c: any(t["eventType"] == "Ended" for t in c.calls("TransactionEvent")), "Ended")
+            await csms.wait_for(lambda c: c.calls("StatusNotification")[-1]["connectorStatus"] == "Unavailable",
+                                "Unavailable status once the transaction ended")
+            assert station.calls[-1] == ("available", 1, False)
+            # on an idle EVSE the change is immediate; Operative brings Available back
+            on = await csms.request("ChangeAvailability", {"operationalStatus": "Operative"})
+            assert on[2] == {"status": "Accepted"} and station.calls[-1] == ("available", 1, True)
             off = await csms.request("ChangeAvailability", {"operationalStatus": "Inoperative"})
             assert off[2] == {"status": "Accepted"} and station.calls[-1] == ("available", 1, False)
-            await csms.wait_for(lambda c: c.calls("StatusNotification")[-1]["connectorStatus"] == "Unavailable",
-                                "Unavailable status")
             station.accept_remote = False
             refused = await csms.request("RequestStartTransaction",
                                          {"idToken": {"idToken": "T2", "type": "Central"}, "remoteStartId": 78})

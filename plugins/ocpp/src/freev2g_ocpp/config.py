@@ -54,11 +54,21 @@ class OcppConfig:
     end_orphan_transactions: bool = True  # end transactions left open by a crash at start
     authorize_timeout_s: float = field(default=20.0, validator=_positive)  # < 50 s EVSE authorization timeout
     offline_authorization: str = field(default="reject", validator=_one_of("reject", "accept"))
+    # Wall-clock bound on sending what is queued (Ended, the last StatusNotification) before
+    # stop() or a Reset closes the connection; a warning says when it gives up.
+    stop_drain_s: float = field(default=10.0, validator=_positive)
 
     def __attrs_post_init__(self):
-        scheme = urlsplit(self.url).scheme
+        parts = urlsplit(self.url)
+        scheme = parts.scheme
         if scheme not in ("ws", "wss"):
             raise OcppConfigError(f"url must start with ws:// or wss://, got {self.url!r}")
+        try:
+            parts.port  # noqa: B018 - urllib checks the range (0-65535) and the digits here
+        except ValueError:
+            raise OcppConfigError(f"url {self.url!r}: the port must be a number from 0 to 65535") from None
+        if not parts.hostname:
+            raise OcppConfigError(f"url {self.url!r} names no host")
         if self.security_profile >= 1 and not self.password:
             raise OcppConfigError(f"password is required for security_profile {self.security_profile}")
         if self.security_profile == 2 and scheme != "wss":

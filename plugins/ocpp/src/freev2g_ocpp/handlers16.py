@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from freev2g.model.enums import RateUnit, StopCause
 
+from .context import UplinkContext
 from .profiles import PURPOSES, SOURCE, ProfileRejected, composite_to_ocpp, to_limit_profile
 from .variables import VariableError
-
-if TYPE_CHECKING:
-    from .uplink import OcppUplink
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +21,7 @@ TRIGGERABLE_16 = ("BootNotification", "Heartbeat", "MeterValues", "StatusNotific
 
 
 class Handlers16:
-    def __init__(self, uplink: "OcppUplink"):
+    def __init__(self, uplink: UplinkContext):
         self.u = uplink
 
     def routes(self) -> dict[str, Any]:
@@ -100,7 +98,8 @@ class Handlers16:
                 "chargingSchedule": schedule}
 
     async def reset(self, p: dict[str, Any]) -> Any:
-        return {"status": "Accepted"}, (lambda: self.u.soft_reset("RemoteReset"))
+        reason = "HardReset" if p.get("type") == "Hard" else "SoftReset"  # StopTransaction.reason
+        return {"status": "Accepted"}, (lambda: self.u.soft_reset("RemoteReset", stopped_reason=reason))
 
     async def trigger_message(self, p: dict[str, Any]) -> Any:
         what = p["requestedMessage"]
@@ -137,11 +136,7 @@ class Handlers16:
         targets = self.u.evse_indices() if evse == 0 else [evse]
         if any(t not in self.u.evse_indices() for t in targets):
             return {"status": "Rejected"}
-        available = p["type"] == "Operative"
-        results = [await self.u.station.set_available(t, available) for t in targets]
-        for t in targets:
-            self.u.set_unavailable(t, not available)
-        return {"status": "Accepted" if all(results) else "Scheduled"}
+        return {"status": await self.u.change_availability(targets, p["type"] == "Operative")}
 
     async def unlock_connector(self, p: dict[str, Any]) -> dict[str, Any]:
         evse = p["connectorId"]

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from freev2g.model.enums import RateUnit, StopCause
 from freev2g.model.limits import ProfilePurpose
 
+from .context import UplinkContext
 from .profiles import PURPOSES, SOURCE, ProfileRejected, composite_to_ocpp, to_limit_profile
 from .variables import VariableError
-
-if TYPE_CHECKING:
-    from .uplink import OcppUplink
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +29,7 @@ def rejected(reason: str, detail: str = "", status: str = "Rejected") -> dict[st
 
 
 class Handlers201:
-    def __init__(self, uplink: "OcppUplink"):
+    def __init__(self, uplink: UplinkContext):
         self.u = uplink
 
     def routes(self) -> dict[str, Any]:
@@ -106,21 +104,31 @@ class Handlers201:
         if evse not in self.u.evse_indices():
             return rejected("UnknownEvse", f"evseId {evse}")
         token = p["idToken"]["idToken"]
-        self.u.mapper.pending_remote_start[evse] = p["remoteStartId"]
-        self.u.mapper.pending_id_token[evse] = token
+        remote_id = p["remoteStartId"]
         self.u.mapper.token_types[token] = p["idToken"].get("type", "Central")
+        snap = self.u.station.session(evse)
+        tx = self.u.outbox.transaction(snap.session_id) if snap is not None else None
+        if tx is not None and not tx.ended:
+            # F02: the EV is already plugged in and its transaction open: the id goes into this
+            # transaction's events (the Authorized one that follows), never into the next one.
+            before = (tx.remote_start_id, tx.id_token)
+            self.u.outbox.update_transaction(tx.session_id, remote_start_id=remote_id, id_token=token)
+        else:
+            tx = None
+            self.u.mapper.pending_remote_start[evse] = remote_id
+            self.u.mapper.pending_id_token[evse] = token
         ok = await self.u.station.remote_start(evse, token)
         if not ok:
-            self.u.mapper.pending_remote_start.pop(evse, None)
-            self.u.mapper.pending_id_token.pop(evse, None)
+            if tx is not None:
+                self.u.outbox.update_transaction(tx.session_id, remote_start_id=before[0], id_token=before[1])
+            else:
+                self.u.mapper.pending_remote_start.pop(evse, None)
+                self.u.mapper.pending_id_token.pop(evse, None)
             return rejected("Unavailable", f"evse {evse} cannot start a session now")
         result: dict[str, Any] = {"status": "Accepted"}
         snap = self.u.station.session(evse)
         if snap is not None:
             result["transactionId"] = snap.session_id
-            tx = self.u.outbox.transaction(snap.session_id)
-            if tx is not None and tx.remote_start_id is None:
-                self.u.outbox.update_transaction(snap.session_id, remote_start_id=p["remoteStartId"], id_token=token)
         if "chargingProfile" in p and snap is not None:
             profile = dict(p["chargingProfile"], transactionId=snap.session_id)
             try:
@@ -142,11 +150,13 @@ class Handlers201:
     async def reset(self, p: dict[str, Any]) -> Any:
         if p.get("evseId") not in (None, 0):
             return rejected("UnsupportedRequest", "EVSE-level reset is not supported")
+        if p["type"] not in ("Immediate", "OnIdle"):  # 2.1 ImmediateAndResume: cannot resume transactions
+            return rejected("UnsupportedRequest", f"Reset type {p['type']} is not supported")
         busy = any(self.u.station.session(i) is not None for i in self.u.evse_indices())
         if p["type"] == "OnIdle" and busy:
-            self.u.reset_on_idle = True
+            self.u.reset_on_idle = "OnIdle"
             return {"status": "Scheduled"}
-        return {"status": "Accepted"}, (lambda: self.u.soft_reset("RemoteReset"))
+        return {"status": "Accepted"}, (lambda: self.u.soft_reset("RemoteReset", stopped_reason="ImmediateReset"))
 
     async def trigger_message(self, p: dict[str, Any]) -> Any:
         what = p["requestedMessage"]
@@ -194,12 +204,7 @@ class Handlers201:
         targets = self.u.evse_indices() if evse in (None, 0) else [evse]
         if any(t not in self.u.evse_indices() for t in targets):
             return rejected("UnknownEvse", f"evse {evse}")
-        results = [await self.u.station.set_available(t, available) for t in targets]
-        for t in targets:
-            self.u.set_unavailable(t, not available)
-        if not all(results):
-            return {"status": "Scheduled"}
-        return {"status": "Accepted"}
+        return {"status": await self.u.change_availability(targets, available)}
 
     async def unlock_connector(self, p: dict[str, Any]) -> dict[str, Any]:
         evse = p["evseId"]

@@ -66,6 +66,7 @@ class EventMapper16(EventMapperBase):
         return "Charging" if (snapshot.power_W or 0.0) > 0 else "Preparing"  # None: meter failed
 
     def status(self, evse_index: int, status: str, ts: datetime) -> None:
+        status = self.idle_status(evse_index, status)
         payload = {"connectorId": evse_index, "errorCode": "NoError", "status": status, "timestamp": iso(ts)}
         self.enqueue("StatusNotification", payload, ts, durable=False)
 
@@ -176,7 +177,7 @@ class EventMapper16(EventMapperBase):
         imp = import_Wh if import_Wh else tx.energy_import_Wh
         exp = export_Wh if export_Wh else tx.energy_export_Wh
         payload = {"meterStop": int(round(imp)), "timestamp": iso(event.timestamp),
-                   "reason": STOP_REASON_16.get(cause, "Other"),
+                   "reason": self.stop_reason.pop(event.evse_index, None) or STOP_REASON_16.get(cause, "Other"),
                    "transactionData": [meter_value_16(event.timestamp, imp, exp, None, soc_pct, "Transaction.End")]}
         if tx.id_token:
             payload["idTag"] = tx.id_token[:20]

@@ -66,6 +66,7 @@ class EventMapper201(EventMapperBase):
     # -- building blocks ----------------------------------------------------------------------
 
     def status(self, evse_index: int, status: str, ts: datetime) -> None:
+        status = self.idle_status(evse_index, status)
         payload = {"timestamp": iso(ts), "connectorStatus": status, "evseId": evse_index,
                    "connectorId": self.connector_id(evse_index)}
         self.enqueue("StatusNotification", payload, ts, durable=False)
@@ -287,9 +288,11 @@ class EventMapper201(EventMapperBase):
         exp = export_Wh if export_Wh else (last.energy_export_Wh if last else tx.energy_export_Wh)
         meter = meter_value(event.timestamp, None, "Transaction.End", import_Wh=imp, export_Wh=exp,
                             soc_pct=soc_pct if soc_pct is not None else (last.soc_pct if last else None))
-        self.tx_event(event, "Ended", END_TRIGGER_201.get(cause, "AbnormalCondition"),
+        reason = self.stop_reason.pop(event.evse_index, None)  # a Reset: ImmediateReset
+        trigger = "ResetCommand" if reason else END_TRIGGER_201.get(cause, "AbnormalCondition")
+        self.tx_event(event, "Ended", trigger,
                       charging_state="EVConnected" if cause is not StopCause.EV_UNPLUGGED else "Idle",
-                      stopped_reason=STOPPED_REASON_201.get(cause, "Other"), meter=meter)
+                      stopped_reason=reason or STOPPED_REASON_201.get(cause, "Other"), meter=meter)
         self.outbox.update_transaction(event.session_id, ended=True)
         self.forget(event.session_id)
 

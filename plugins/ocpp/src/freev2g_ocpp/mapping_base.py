@@ -95,6 +95,8 @@ class EventMapperBase:
         self.pending_remote_start: dict[int, int] = {}  # evse_index -> remoteStartId (2.0.1)
         self.pending_id_token: dict[int, str] = {}  # evse_index -> idToken of a remote start
         self.token_types: dict[str, str] = {}  # idToken -> IdTokenEnumType it was presented / started with
+        self.stop_reason: dict[int, str] = {}  # evse_index -> stop reason of the next end (a Reset sets it)
+        self.unavailable: set[int] = set()  # EVSEs set Inoperative (the uplink shares its set)
         self.meter_interval_s = float(cfg.meter_interval_s)
         self.station_vendor = "freev2g"
         self.station_model = "freev2g"
@@ -128,6 +130,10 @@ class EventMapperBase:
 
     def last_meter(self, session_id: str) -> MeterSample | None:
         return self._last_meter.get(session_id)
+
+    def idle_status(self, evse_index: int, status: str) -> str:
+        """An Inoperative EVSE reports Unavailable where it would report Available."""
+        return "Unavailable" if status == "Available" and evse_index in self.unavailable else status
 
     def forget(self, session_id: str) -> None:
         self._last_meter.pop(session_id, None)

@@ -62,6 +62,7 @@ class StationPeer(ChargePoint):
         self._ocpp_version = version
         super().__init__(station_id, connection, response_timeout=response_timeout_s, logger=log)
         self.handlers = dict(handlers)
+        self._followups: set[asyncio.Task] = set()  # coroutine follow-ups still running
         self.route_map = {}
         # Called with every CALLRESULT / CALLERROR frame as soon as it is read, before the
         # waiting call() resumes: the outbox records the answer even if that call is cancelled.
@@ -140,10 +141,20 @@ class StationPeer(ChargePoint):
         if after is not None:
             try:
                 res = after()
-                if asyncio.iscoroutine(res):
-                    await res
             except Exception:  # noqa: BLE001
                 log.exception("%s: follow-up of %s failed", self.id, msg.action)
+                return
+            if asyncio.iscoroutine(res):
+                # its own task: a follow-up that waits (a Reset waits for the transactions to end
+                # and the queue to drain) must not stop this loop from reading the answers it waits for
+                task = asyncio.ensure_future(res)
+                self._followups.add(task)
+                task.add_done_callback(lambda t, action=msg.action: self._followup_done(t, action))
+
+    def _followup_done(self, task: asyncio.Task, action: str) -> None:
+        self._followups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: follow-up of %s failed", self.id, action, exc_info=task.exception())
 
     # -- outgoing ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from freev2g.model.enums import StopCause
-from freev2g.model.events import AuthorizationRequested, SessionEvent, SessionFinished
+from freev2g.model.events import AuthorizationRequested, SessionEvent, SessionFinished, Unplugged
 from freev2g.station import EvseInfo, StationApi
 from ocpp.exceptions import OCPPError
 from ocpp.messages import MessageType
@@ -69,13 +69,17 @@ class OcppUplink:
         self.connected = False
         self.peer: StationPeer | None = None
         self.unavailable: set[int] = set()
-        self.reset_on_idle = False
+        self.mapper.unavailable = self.unavailable  # StatusNotification says Unavailable, not Available
+        self.pending_unavailable: set[int] = set()  # ChangeAvailability Inoperative answered Scheduled
+        self.reset_on_idle: str | None = None  # "OnIdle" Reset answered Scheduled
         self.boot_reason = "PowerUp"
         self.heartbeat_s = float(self.variables.get_int("OCPPCommCtrlr", "HeartbeatInterval"))
         self._wake: asyncio.Event | None = None
+        self._progress: asyncio.Event | None = None
         self._state_changed: asyncio.Event | None = None
         self.connection_state = "not started"
         self._task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
         self._ws = None
         self._stopping = False
 
@@ -98,21 +102,33 @@ class OcppUplink:
     def on_event(self, event: SessionEvent) -> None:
         """Station event bus listener: map, commit, wake the sender. Never blocks or raises."""
         self.mapper.handle(event)
+        if self._progress is not None:
+            self._progress.set()
         if isinstance(event, AuthorizationRequested):
             self.authorization.on_requested(event)
         if self._wake is not None:
             self._idle.clear()
             self._wake.set()
+        if isinstance(event, (SessionFinished, Unplugged)) and event.evse_index in self.pending_unavailable:
+            # G03.FR.05 / 1.6 5.2: the scheduled change takes effect once the transaction ended.
+            self.pending_unavailable.discard(event.evse_index)
+            self._spawn(self._apply_availability(event.evse_index, False))
         if isinstance(event, SessionFinished) and self.reset_on_idle:
             if all(self.station.session(i) is None or self.station.session(i).session_id == event.session_id
                    for i in self.evse_indices()):
-                self.reset_on_idle = False
-                asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.soft_reset("RemoteReset")))
+                self.reset_on_idle = None
+                self._spawn(self.soft_reset("RemoteReset"))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._state_changed = asyncio.Event()
+        self._progress = asyncio.Event()
         now = iso(self.now())
         dropped = self.outbox.drop_volatile(now)
         if dropped:
@@ -134,8 +150,14 @@ class OcppUplink:
                 energy_export_Wh=tx.energy_export_Wh))
 
     async def stop(self) -> None:
+        """Send what is queued (TransactionEvent Ended, the last StatusNotification; bounded by
+        `stop_drain_s`, a warning says when it gives up), then close."""
+        if self._task is not None and not self._stopping:
+            await self.drain(self.cfg.stop_drain_s)
         self._stopping = True
         await self.authorization.stop()
+        for task in list(self._tasks):
+            task.cancel()
         if self._task is not None:
             while not self._task.done():
                 self._task.cancel()
@@ -272,6 +294,8 @@ class OcppUplink:
         """Mark a message final once (the receive loop or the sender, whichever is first)."""
         if not self.outbox.mark_done(entry.id, state, response, iso(self.now())):
             return False
+        if self._progress is not None:
+            self._progress.set()
         if state == "delivered":
             try:
                 self.mapper.delivered(entry, response)
@@ -285,6 +309,8 @@ class OcppUplink:
         self.connection_state = state
         if self._state_changed is not None:
             self._state_changed.set()
+        if self._progress is not None:
+            self._progress.set()
         try:
             self.outbox.kv_set("connection", f"{state} at {iso(self.now())}")
         except Exception:  # noqa: BLE001 - closed on stop
@@ -300,8 +326,27 @@ class OcppUplink:
             self._idle.clear()
             self._wake.set()
 
-    def set_unavailable(self, evse_index: int, unavailable: bool) -> None:
-        (self.unavailable.add if unavailable else self.unavailable.discard)(evse_index)
+    def in_transaction(self, evse_index: int) -> bool:
+        return self.station.session(evse_index) is not None or any(
+            tx.evse_index == evse_index for tx in self.outbox.open_transactions())
+
+    async def change_availability(self, targets: list[int], available: bool) -> str:
+        """ChangeAvailability (2.0.1 G03/G04, 1.6 5.2): Operative at once; Inoperative at once
+        on an idle EVSE, else "Scheduled": charging goes on and the EVSE becomes unavailable
+        when its transaction ends (on_event)."""
+        scheduled = False
+        for t in targets:
+            if not available and self.in_transaction(t):
+                self.pending_unavailable.add(t)
+                scheduled = True
+                continue
+            self.pending_unavailable.discard(t)
+            await self._apply_availability(t, available)
+        return "Scheduled" if scheduled else "Accepted"
+
+    async def _apply_availability(self, evse_index: int, available: bool) -> None:
+        await self.station.set_available(evse_index, available)
+        (self.unavailable.discard if available else self.unavailable.add)(evse_index)
         self._report_status(evse_index)
 
     def trigger(self, what: str, evse_index: int | None) -> None:
@@ -321,15 +366,64 @@ class OcppUplink:
             self._idle.clear()
             self._wake.set()
 
-    async def soft_reset(self, reason: str) -> None:
-        """Reset: stop every session, then reconnect with BootNotification(reason). The process
-        itself keeps running (restarting it is the service manager's job)."""
-        for i in self.evse_indices():
-            if self.station.session(i) is not None:
-                await self.station.remote_stop(i, StopCause.PROCESS_SHUTDOWN)
+    async def soft_reset(self, reason: str, *, stopped_reason: str | None = None) -> None:
+        """Reset: stop every session (stoppedReason `stopped_reason`, e.g. 2.0.1 ImmediateReset,
+        1.6 SoftReset), wait (bounded by `stop_drain_s`) until the sessions ended and every queued
+        message (TransactionEvent Ended, StatusNotification) is answered, then reconnect with
+        BootNotification(reason). The process itself keeps running (restarting it is the
+        service manager's job)."""
+        busy = [i for i in self.evse_indices() if self.station.session(i) is not None]
+        for i in busy:
+            if stopped_reason:
+                self.mapper.stop_reason[i] = stopped_reason
+            await self.station.remote_stop(i, StopCause.REMOTE_STOP)
+        ended = await self._wait_until(lambda: not any(self.in_transaction(i) for i in busy), self.cfg.stop_drain_s)
+        if not ended:
+            log.warning("OCPP: Reset: sessions on EVSE %s did not end within %.0f s; resetting anyway",
+                        [i for i in busy if self.in_transaction(i)], self.cfg.stop_drain_s)
+        await self.drain(self.cfg.stop_drain_s, what="Reset")
         self.boot_reason = reason
         if self._ws is not None:
             await self._ws.close()
+
+    async def _wait_until(self, predicate, timeout_s: float) -> bool:
+        """Wait (wall clock, at most `timeout_s`) for `predicate()`; re-checked at every station
+        event and every answer from the CSMS."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not predicate():
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), min(left, 0.5))
+            except TimeoutError:
+                pass
+        return True
+
+    async def drain(self, timeout_s: float, *, what: str = "stop") -> bool:
+        """Send what is queued before `what` closes the connection: wait while connected until
+        the queue is empty, at most `timeout_s`. Says so (warning) when it gives up; what is
+        left stays in the sqlite queue for the next connection."""
+        if self.outbox.depth() == 0:
+            return True
+        if not self.connected:
+            log.warning("OCPP: %s: not connected to %s; %d queued messages kept in %s for the next connection",
+                        what, self.cfg.url, self.outbox.depth(), self.cfg.queue_path)
+            return False
+        self._kick()
+        await self._wait_until(lambda: self.outbox.depth() == 0 or not self.connected, timeout_s)
+        left = self.outbox.depth()
+        if left:
+            log.warning("OCPP: %s: gave up after %.0f s with %d messages not yet answered by %s; kept in %s "
+                        "for the next connection", what, timeout_s, left, self.cfg.url, self.cfg.queue_path)
+        return left == 0
+
+    def _kick(self) -> None:
+        if self._wake is not None:
+            self._idle.clear()
+            self._wake.set()
 
     def _variable_changed(self, name: str, value: str) -> None:
         if name == "OCPPCommCtrlr.HeartbeatInterval":
