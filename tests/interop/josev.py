@@ -70,6 +70,9 @@ class EvccSettings:
     use_tls: bool = False
     enforce_tls: bool = False
     charge_loop_cycles: int = 3
+    # seconds between Josev's charge-loop requests (its chargeLoopDelay: whole seconds, <= 50).
+    # 0 = back to back: its simulated EV then reaches SoC 100 % within a fraction of a second.
+    charge_loop_delay_s: int = 0
     extra: dict[str, Any] = attrs.field(factory=dict)  # more EVCC config file keys
     env: dict[str, str] = attrs.field(factory=dict)  # shared settings, e.g. ENABLE_TLS_1_3
 
@@ -78,7 +81,8 @@ class EvccSettings:
             "supportedProtocols": list(self.protocols), "supportedEnergyServices": list(self.energy_services),
             "energyTransferMode": self.energy_transfer_mode, "useTls": self.use_tls,
             "enforceTls": self.enforce_tls, "isCertInstallNeeded": False,
-            "chargeLoopCycle": self.charge_loop_cycles, **self.extra,
+            "chargeLoopCycle": self.charge_loop_cycles, "chargeLoopDelay": self.charge_loop_delay_s,
+            **self.extra,
         }
 
 
