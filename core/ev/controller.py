@@ -33,7 +33,7 @@ from ..link import (
 from ..model.enums import CPState, EnergyTransferMode, EVErrorCode, PaymentOption, Protocol, StopCause
 from ..model.units import kwh_to_wh
 from .config import EvConfig
-from .needs import SessionIntent, session_request
+from .needs import SessionIntent, default_dc_params, session_request
 from .reactions import ACTIVE_PHASES, LinkReactions
 from .variables import DcEvBPTParameters, DcEvParameters, EvVarListener, VarBus
 
@@ -88,6 +88,8 @@ class EvController(LinkReactions):
         self._session_task: asyncio.Task | None = None
         self._started: asyncio.Future | None = None
         self._ac_evse_max_A: float | None = None
+        self._evse_dc_max: dict[str, float] = {}  # the EVSE's announced DC maxima (V, A, W)
+        self._present_V: float | None = None  # last EVSE present voltage in the charge loop
         self._loops_since_start = 0
         self._handlers = {
             EvSessionStarted: self._on_started,
@@ -198,6 +200,7 @@ class EvController(LinkReactions):
         )
         self._stop = self._pause = self._renegotiate = False
         self._stop_cause = None
+        self._evse_dc_max, self._present_V = {}, None  # this session's EVSE announces them anew
         self.phase = "session_setup"
         request = session_request(self.config, self._intent, self.soc_pct(), self._error)
         self._started = asyncio.get_running_loop().create_future()
@@ -306,6 +309,66 @@ class EvController(LinkReactions):
             except Exception:  # noqa: BLE001
                 log.exception("EV trace listener failed")
         return answer
+
+    # ------------------------------------------------------------------ DC targets (CC/CV)
+
+    def _on_evse_params(self, ev: EvseParametersReceived):
+        if ev.dc is not None:
+            self._note_evse_dc(ev.dc.max_voltage_V, ev.dc.max_current_A, ev.dc.max_power_W)
+        return super()._on_evse_params(ev)
+
+    def _on_loop(self, ev: EvChargeLoopStatus):
+        if ev.dc is not None:
+            self._note_evse_dc(ev.dc.evse_max_voltage_V, ev.dc.evse_max_current_A, ev.dc.evse_max_power_W)
+            self._present_V = ev.dc.present_voltage_V
+        return super()._on_loop(ev)
+
+    def _note_evse_dc(self, voltage_V, current_A, power_W) -> None:
+        """Keep the EVSE's latest announced maxima; 0 or None means "not announced" (a module
+        reports 0 before the first ChargeParameterDiscoveryRes)."""
+        for key, value in (("V", voltage_V), ("A", current_A), ("W", power_W)):
+            if value is not None and value > 0:
+                self._evse_dc_max[key] = float(value)
+
+    def _dc_targets(self, soc: float, discharging: bool) -> dict:
+        """A real car asks for what its battery takes, not for its maxima: by default the
+        target voltage is the battery's CV voltage and the target current the CC current the
+        BMS allows, both within the EVSE's announced maximum voltage, current and power (a
+        charger that ignores targets above its own limits would otherwise hold the car at the
+        precharge current, issue #12 item 9). Explicit targets (EV config dc.target_*,
+        set_dc_params) are sent as given."""
+        targets = super()._dc_targets(soc, discharging)
+        if discharging:
+            return targets
+        p = self._intent.dc or default_dc_params(self.config)
+        if p.target_voltage_V is None:
+            targets["target_voltage_V"] = self._cv_target_V(p.max_voltage_limit_V)
+        if p.target_current_A is None and targets["target_current_A"] > 0:
+            targets["target_current_A"] = self._cc_target_A(targets["target_current_A"])
+        return targets
+
+    def _cv_target_V(self, ev_max_V: float) -> float:
+        """The battery's CV voltage (the board's, when it models one; else the EV maximum),
+        never above the EVSE's maximum, and at least 5 V above the battery so current flows."""
+        board_cv = getattr(self.board, "charge_voltage_limit_V", None)
+        cv_V = board_cv() if board_cv is not None else None
+        target = min(ev_max_V, cv_V) if cv_V is not None else ev_max_V
+        evse_V = self._evse_dc_max.get("V")
+        ceiling = min(ev_max_V, evse_V) if evse_V is not None else ev_max_V
+        target = min(target, ceiling)
+        return max(target, min(ceiling, self.board.battery_voltage_V() + 5.0))
+
+    def _cc_target_A(self, current_A: float) -> float:
+        """The CC current within the EVSE's maximum current and power (at the higher of the
+        battery and the EVSE's present voltage, so the power stays within the limit)."""
+        evse_A, evse_W = self._evse_dc_max.get("A"), self._evse_dc_max.get("W")
+        if evse_A is not None:
+            current_A = min(current_A, evse_A)
+        if evse_W is not None:
+            volts = max(self.board.battery_voltage_V(), self._present_V or 0.0, 1.0)
+            current_A = min(current_A, evse_W / volts)
+        return max(0.0, current_A)
+
 
 def _evolve(intent: SessionIntent, **changes) -> SessionIntent:
     import attrs

@@ -261,6 +261,10 @@ class SimEvBoard(_SimDriver):
         self.model.update()
         return self.model.battery.charge_current_limit_A()
 
+    def charge_voltage_limit_V(self) -> float:
+        """The battery's CV voltage: what the EV asks for as its DC target voltage."""
+        return self.model.battery.config.max_voltage_V
+
     def set_ac_current_draw(self, current_A: float, phases: int) -> None:
         self.model.set_ac_current_draw(current_A, phases)
 

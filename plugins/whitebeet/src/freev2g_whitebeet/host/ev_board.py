@@ -20,12 +20,14 @@ _LEVEL = {CPState.B: 0, CPState.C: 1, CPState.D: 2}
 
 
 class WhitebeetEvBoard:
-    def __init__(self, link, *, clock, capacity_Wh: float, start_soc_pct: float, battery_V: float = 400.0):
+    def __init__(self, link, *, clock, capacity_Wh: float, start_soc_pct: float, battery_V: float = 400.0,
+                 cv_voltage_V: float | None = None):
         self.link = link  # WhitebeetEvLink: its client and the last 0xC1 / 0xC2
         self.clock = clock
         self.capacity_Wh = capacity_Wh
         self._soc = start_soc_pct
         self.battery_V = battery_V
+        self.cv_voltage_V = cv_voltage_V
         self._contactor = False
         self._ac_A, self._phases = 0.0, 1
         self._t = clock.monotonic()
@@ -84,6 +86,11 @@ class WhitebeetEvBoard:
 
     def battery_voltage_V(self) -> float:
         return self.battery_V
+
+    def charge_voltage_limit_V(self) -> float | None:
+        """The battery's CV voltage, the EV's default DC target (None: not known, the EV
+        controller then uses the EV maximum voltage)."""
+        return self.cv_voltage_V
 
     def set_ac_current_draw(self, current_A: float, phases: int) -> None:
         self._integrate()

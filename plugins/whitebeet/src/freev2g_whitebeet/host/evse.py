@@ -235,6 +235,9 @@ class WhitebeetEvseLink(EvseRefresh):
                                       energy_to_be_delivered_Wh=None, tariffs=[])
             return
         self._apply_limits(answer)
+        # the module answers ChargeParameterDiscovery once it has 0x6C: give it the station's
+        # limits first, so the EV does not see the 0x62 defaults (issue #12 item 9)
+        await self._send_update()
         limit = max(1, min(20, d.max_entries or 20))
         tuples = []
         for t in answer.schedules.tuples:
