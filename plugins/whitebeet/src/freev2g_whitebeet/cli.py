@@ -99,7 +99,7 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socke
     cfg.link.options = {**cfg.link.options, **options}
     cfg.board.bsp = "whitebeet"
     cfg.board.options = {**cfg.board.options, "whitebeet": {**cfg.board.options.get("whitebeet", {}), **options,
-                                                            **({"mirror_sim": True} if cable_socket else {})}}
+                                                            "mirror_sim": True, "ev_from_module": not cable_socket}}
 
     async def main():
         station = Station(cfg, pm=pm, clock=Clock())

@@ -26,14 +26,63 @@ SIM_KEY = "sim_model"  # BoardContext.shared key of the sim board model (evse_bo
 
 class MirroredControlPilot(WhitebeetControlPilot):
     """The module's ControlPilot that also drives the shared sim model's CP generator and EVSE
-    contactor, so the model's power path opens and closes with the real commands."""
+    contactor, so the model's power path opens and closes with the real commands.
 
-    def __init__(self, connection, *, shared: dict[str, Any], **kwargs: Any) -> None:
+    With `ev_from_module` (any EV host that is not a freev2g EV on the same `--cable-socket`)
+    the model's EV side follows what the module reports of the car (issue #12 item 10): its CP
+    letter (plugged in B/C/D, unplugged in A), its battery SoC and capacity (0x83), and its
+    contactor, counted closed once the EV requested power delivery (0x89) and open again on
+    PowerDelivery(Stop) (0x8A), at the session's end (0x8C), on a session error (0x8E) and on
+    unplugging. An AC car draws its announced maximum current while power delivery is on."""
+
+    def __init__(self, connection, *, shared: dict[str, Any], ev_from_module: bool = False, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
         self._shared = shared  # the sim model appears here once its first factory ran
+        self.ev_from_module = ev_from_module
+        self._ev_ac_A: float | None = None  # the AC car's maximum current (0x83), None for DC
 
     def _model(self):
         return self._shared.get(SIM_KEY)
+
+    def _set_state(self, state: CPState) -> None:
+        super()._set_state(state)
+        model = self._model()
+        if not self.ev_from_module or model is None:
+            return
+        if state is CPState.A:
+            self._ev_power(model, False)
+            if model.plugged:
+                model.unplug()
+        elif state in (CPState.B, CPState.C, CPState.D):
+            model.set_ev_state(state)  # plugs the model's cable in when needed
+
+    def _on_note(self, note) -> None:
+        super()._on_note(note)
+        model = self._model()
+        if not self.ev_from_module or model is None:
+            return
+        handler = _EV_NOTES.get(note.name)
+        if handler is not None:
+            try:
+                handler(self, model, note.data)
+            except Exception:  # noqa: BLE001 - a listener must not break the client's delivery
+                log.exception("whitebeet: sim EV side did not follow %s", note.name)
+
+    def _mode_selected(self, model, d) -> None:
+        dc = d.mode <= 3
+        self._ev_ac_A = None if dc else d.ev_max_current_A.value
+        capacity = d.energy_capacity_Wh.value if dc and d.energy_capacity_Wh is not None else 0.0
+        changes = {"soc_pct": float(min(100, d.soc_pct))} if dc else {}
+        if capacity > 0:
+            changes["capacity_Wh"] = capacity
+        if changes:  # the foreign car's battery, before any energy flows
+            model.set_battery(**changes)
+            log.info("sim: EV battery from the module: %s", changes)
+
+    def _ev_power(self, model, on: bool) -> None:
+        model.set_ev_contactor(on)
+        model.set_ac_current_draw(self._ev_ac_A if (on and self._ev_ac_A) else 0.0, 3)
+
 
     async def _duty(self, permille: int) -> None:
         await super()._duty(permille)
@@ -48,6 +97,15 @@ class MirroredControlPilot(WhitebeetControlPilot):
         finally:
             if model is not None and (not allow or self.contactor_closed()):
                 model.set_evse_contactor(self.contactor_closed(), phases)  # open on any failure
+
+
+_EV_NOTES = {
+    "v2g.evse.energy_transfer_mode_selected": MirroredControlPilot._mode_selected,
+    "v2g.evse.start_charging_requested": lambda self, model, _d: self._ev_power(model, True),
+    "v2g.evse.stop_charging_requested": lambda self, model, _d: self._ev_power(model, False),
+    "v2g.evse.session_stopped": lambda self, model, _d: self._ev_power(model, False),
+    "v2g.evse.session_error": lambda self, model, _d: self._ev_power(model, False),
+}
 
 
 class CableError(RuntimeError):

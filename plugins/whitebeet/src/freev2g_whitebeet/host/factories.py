@@ -23,10 +23,13 @@ def make_control_pilot(config: dict[str, Any], ctx) -> WhitebeetControlPilot:
     conn = connection_for(config, clock=ctx.clock, shared=ctx.shared)
     kwargs = {"contactor_gpio": int(config.get("contactor_gpio", 20)),
               "max_current_A": float(config.get("max_current_A", 32.0))}
-    if config.get("mirror_sim"):  # --cable-socket: the sim model follows CP duty and contactor
+    if config.get("mirror_sim", True):  # a sim power stage (if any) follows CP duty and contactor
         from .cable import MirroredControlPilot
 
-        return MirroredControlPilot(conn, shared=ctx.shared, **kwargs)
+        # ev_from_module: the model's EV side follows the module's reports of the car; off
+        # with --cable-socket, where the freev2g EV host drives it (host/cable.py)
+        return MirroredControlPilot(conn, shared=ctx.shared, ev_from_module=bool(config.get("ev_from_module", True)),
+                                    **kwargs)
     return WhitebeetControlPilot(conn, **kwargs)
 
 
