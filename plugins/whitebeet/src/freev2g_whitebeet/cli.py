@@ -240,9 +240,12 @@ def capture_command(iface, pcap_path, count, mac) -> None:
               help="Scripted EV: DC target voltage V [default: 400].")
 @click.option("--ev-target-current", type=click.FloatRange(min=0.0), default=None,
               help="Scripted EV: DC target current A [default: 50].")
+@click.option("--host-power-max-w", "host_power_max_W", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="EV role: cap the schedule powers in 0xC3 at this (logged), for a host that echoes them in 0xA8 "
+                   "as a 16-bit integer (FreeV2G: 32767) [default: no cap].")
 @click.option("--rt-priority", type=int, default=None, help="SCHED_RR priority 1..99 for this process (latency tail under load).")
 def emulate_command(iface, role, mac, sessions, quiet_s, medium_path, ev_mode, ev_target_voltage, ev_target_current,
-                    rt_priority) -> None:
+                    host_power_max_W, rt_priority) -> None:
     """Speak the module side of the HCI on IFACE (8), backed by a virtual_plc link or a scripted EV."""
     from freev2g.clock import Clock
 
@@ -257,11 +260,13 @@ def emulate_command(iface, role, mac, sessions, quiet_s, medium_path, ev_mode, e
     if scripted and (role == "ev" or medium_path):
         raise click.UsageError("--ev-mode/--ev-target-voltage/--ev-target-current set the scripted EV: "
                                "only with --role evse and no --medium")
+    if host_power_max_W is not None and role != "ev":
+        raise click.UsageError("--host-power-max-w caps what the EV module reports (0xC3): only with --role ev")
     if mac is not None:
         try:
             mac_bytes(mac)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--mac") from None
-    opts = EmulateOptions(iface=iface, role=role, mac=mac, sessions=sessions, medium_path=medium_path,
+    opts = EmulateOptions(host_power_max_W=host_power_max_W, iface=iface, role=role, mac=mac, sessions=sessions, medium_path=medium_path,
                           rt_priority=rt_priority, quiet_s=quiet_s, ev=ScriptedEvConfig(**scripted))
     _run(emulate(opts, clock=Clock(), echo=click.echo))

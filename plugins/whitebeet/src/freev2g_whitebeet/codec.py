@@ -136,6 +136,37 @@ def to_physical(value: Any, unit: Unit | str, path: str = "value") -> PhysicalVa
         raise HciEncodeError(f"{path}: {exc}") from None
 
 
+# The largest power an `exp` field carries within the ISO multiplier range -3..3 (4.1).
+SCHEDULE_POWER_MAX_W = 32_767 * 1000.0
+
+
+def schedule_power(value_W: float, where: str, *, limit_W: float | None = None, log_to=None) -> PhysicalValue:
+    """A schedule / profile entry's power for an `exp` field (0xA8, 0x6C, 0xC3, 0x89): the
+    smallest exponent in -3..3 whose mantissa fits s16 (whitebeet-hci.md 4.1), never a bare
+    16-bit integer, so no power is too big for the field (issue #12 item 11). A value that
+    loses digits on the way (123 456.7 W -> 12 346 x 10^1 W), or that is above `limit_W` (a
+    peer's narrower field) or above 32 767 kW and so is capped, is logged with both values."""
+    import logging
+    import math
+
+    logger = log_to or logging.getLogger("freev2g_whitebeet.codec")
+    if isinstance(value_W, bool) or not isinstance(value_W, (int, float)) or not math.isfinite(value_W):
+        raise HciEncodeError(f"{where}: schedule power must be a finite number of W, got {value_W!r}")
+    ceiling = SCHEDULE_POWER_MAX_W if limit_W is None else min(limit_W, SCHEDULE_POWER_MAX_W)
+    wanted = float(value_W)
+    capped = max(-ceiling, min(ceiling, wanted))
+    pv = PhysicalValue.from_number(capped, Unit.WATT)
+    if abs(pv.value) > ceiling:  # rounding to the mantissa went past the cap: one step back
+        pv = PhysicalValue(pv.mantissa - (1 if pv.mantissa > 0 else -1), pv.exponent, Unit.WATT)
+    if capped != wanted:
+        logger.warning("%s: power %g W does not fit the field (at most %g W); sent as %g W (%d x 10^%d)",
+                       where, wanted, ceiling, pv.value, pv.mantissa, pv.exponent)
+    elif pv.value != wanted:
+        logger.info("%s: power %g W rounded to %g W (%d x 10^%d) for the exp field",
+                    where, wanted, pv.value, pv.mantissa, pv.exponent)
+    return pv
+
+
 class Opt(FieldType):
     """`opt(T)`: presence byte (0 absent, else present) then T. Absent decodes to None."""
 

@@ -34,6 +34,7 @@ class EvEmulatorConfig:
     profile_wait_s: float = 5.0  # wait for 0xA8 after 0xC3 (else the first tuple, 5.7.9)
     precharge_tolerance_V: float = 10.0  # 0xC7 once present voltage is within target +- this (8.4 #8)
     max_tuples: int = 1  # 0xC3 carries 1..3 tuples; FreeV2G parses exactly one (5.8, 8.4 #4)
+    host_power_max_W: float | None = None  # cap 0xC3 powers for a host with a 16-bit power field (5.7.9)
     ev_mac: str = "00:01:01:63:77:31"
 
 
@@ -260,7 +261,7 @@ class EvV2gModule:
 
     async def _on_EvseParametersReceived(self, e: L.EvseParametersReceived):
         r = self.session_request()
-        tuples = schedule_tuples(e.schedules, self.config.max_tuples)
+        tuples = schedule_tuples(e.schedules, self.config.max_tuples, self.config.host_power_max_W)
         self.profile = None
         await self.core.notify("v2g.ev.schedule_received", tuples=tuples)
         if r.mode.is_dc and e.dc is not None:

@@ -7,6 +7,7 @@ from freev2g import link as L
 from freev2g.model.params import ACEVSEChargeParameter, DCEVSEChargeParameter
 
 from .. import hci_enums as E
+from ..codec import schedule_power
 
 
 def empty_view() -> dict[str, Any]:
@@ -51,9 +52,13 @@ def ac_changed(ac: ACEVSEChargeParameter) -> dict[str, Any]:
     return dict(nominal_voltage_V=ac.nominal_voltage_V, max_current_A=ac.max_current_A, rcd_error=ac.rcd_error)
 
 
-def schedule_tuples(schedules, max_tuples: int = 1) -> list[dict[str, Any]]:
+def schedule_tuples(schedules, max_tuples: int = 1, host_power_max_W: float | None = None) -> list[dict[str, Any]]:
     """0xC3 tuples (1..3 on the wire). 8.4 #4: FreeV2G parses exactly one tuple and needs >= 2
-    entries, so by default only the first tuple goes out and a one-entry tuple is split in two."""
+    entries, so by default only the first tuple goes out and a one-entry tuple is split in two.
+    Powers go out with the exponent the field allows (codec.schedule_power); `host_power_max_W`
+    caps them for a host that echoes them in 0xA8 as a bare 16-bit integer (FreeV2G: above
+    65 535 W it fails with "int too big to convert" and sends no 0xA8; above 32 767 W the module
+    reads the bytes as negative), with a log line per capped entry."""
     out = []
     for t in (schedules.tuples if schedules is not None else ())[:max(1, min(3, max_tuples))]:
         es = list(t.entries)
@@ -64,7 +69,10 @@ def schedule_tuples(schedules, max_tuples: int = 1) -> list[dict[str, Any]]:
         if len(rows) == 1:
             s, iv, p = rows[0]
             rows = [[s, max(1, iv // 2), p], [s + max(1, iv // 2), iv - max(1, iv // 2), p]]
-        out.append({"tuple_id": t.tuple_id, "entries": [{"start_s": s, "interval_s": iv, "power_W": p} for s, iv, p in rows]})
+        out.append({"tuple_id": t.tuple_id, "entries": [
+            {"start_s": s, "interval_s": iv,
+             "power_W": schedule_power(p, f"0xC3 tuple {t.tuple_id} entry {i + 1}", limit_W=host_power_max_W)}
+            for i, (s, iv, p) in enumerate(rows)]})
     if not out:
         out = [{"tuple_id": 1, "entries": [{"start_s": 0, "interval_s": 43_200, "power_W": 0.0},
                                            {"start_s": 43_200, "interval_s": 43_200, "power_W": 0.0}]}]

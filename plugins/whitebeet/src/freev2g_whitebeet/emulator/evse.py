@@ -20,6 +20,7 @@ from freev2g.model.params import ACEVSEChargeParameter, DCEVSEChargeParameter, E
 from freev2g.model.schedule import PMaxScheduleEntry, SAScheduleList, SAScheduleTuple
 
 from .. import hci_enums as E
+from ..codec import schedule_power
 from ..messages import Result
 from .core import EmulatorCore, Reply
 from .evse_values import ac_limits, dc_limits, is_hex, mode_selected_fields
@@ -308,7 +309,8 @@ class EvseV2gModule(HostTiming):
     async def _on_PowerDeliveryRequest(self, e: L.PowerDeliveryRequest):
         if e.progress is ChargeProgress.START:
             # exactly the EV's ChargingProfile; none sent -> no entries (never a made-up one)
-            profile = [{"start_s": p.start_s, "power_W": p.max_power_W} for p in e.profile]
+            profile = [{"start_s": p.start_s, "power_W": schedule_power(p.max_power_W, f"0x89 profile entry {i + 1}")}
+                       for i, p in enumerate(e.profile)]
             p = await self._ask("v2g.evse.start_charging_requested",
                                 {"timeout_ms": self.config.power_delivery_timeout_ms,
                                  "tuple_id": e.tuple_id or 1, "profile": profile[:24]},

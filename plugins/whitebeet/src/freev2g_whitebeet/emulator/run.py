@@ -36,6 +36,7 @@ class EmulateOptions:
     rt_priority: int | None = None
     quiet_s: float = 5.0  # after the last session: exit once the host sent nothing for this long
     ev: ScriptedEvConfig | None = None  # the scripted EV (EVSE role without a medium)
+    host_power_max_W: float | None = None  # EV role: cap 0xC3 powers for a host with a 16-bit power field
 
 
 async def serve_until_done(emu: Any, clock: Any, *, sessions: int, quiet_s: float, poll_s: float = 0.1) -> str:
@@ -62,7 +63,10 @@ async def emulate(opts: EmulateOptions, *, clock: Any, echo: Callable[[str], Non
     mac = opts.mac or default_mac(opts.role)
     transport = EthernetTransport(opts.iface, own_mac=mac_bytes(mac), module_side=True, rt_priority=opts.rt_priority)
     if opts.role == "ev":
-        emu = ev_emulator(transport, clock=clock, mac=mac_bytes(mac), medium_path=opts.medium_path)
+        from .ev import EvEmulatorConfig
+
+        emu = ev_emulator(transport, clock=clock, mac=mac_bytes(mac), medium_path=opts.medium_path,
+                          config=EvEmulatorConfig(host_power_max_W=opts.host_power_max_W))
     else:
         emu = evse_emulator(transport, clock=clock, mac=mac_bytes(mac), medium_path=opts.medium_path, ev=opts.ev)
     await emu.start()

@@ -8,6 +8,7 @@ from freev2g.model.enums import EVSENotification, IsolationLevel
 from freev2g.model.params import DCEVSEChargeParameter
 
 from .. import hci_enums as E
+from ..codec import schedule_power
 
 DEFAULT_CAPACITY_WH = 50_000.0
 FAR_DEPARTURE_S = 100_000_000  # 5.7.3 FreeV2G default: "no departure time"
@@ -98,4 +99,5 @@ def profile_entries(profile, chosen) -> list[dict[str, Any]]:
         es = chosen.entries
         rows = [(e.start_s, (es[i + 1].start_s - e.start_s) if i + 1 < len(es) else (e.duration_s or 86_400), e.pmax_W)
                 for i, e in enumerate(es)]
-    return [{"start_s": s, "interval_s": max(0, iv), "power_W": p} for s, iv, p in rows[:24]]
+    return [{"start_s": s, "interval_s": max(0, iv), "power_W": schedule_power(p, f"0xA8 entry {i + 1}")}
+            for i, (s, iv, p) in enumerate(rows[:24])]

@@ -22,6 +22,7 @@ from freev2g.model.schedule import ChargingProfileEntry
 
 from .. import hci_enums as E
 from ..client import HciClient, HciError, Notification
+from ..codec import schedule_power
 from .common import HostOptions, shutdown, startup, why_failed
 from .evse_refresh import EvseRefresh
 
@@ -336,4 +337,6 @@ class WhitebeetEvseLink(EvseRefresh):
 
 
 def _tuple(tuple_id: int, rows) -> dict:
-    return {"tuple_id": tuple_id, "entries": [{"start_s": s, "interval_s": iv, "power_W": p} for s, iv, p in rows]}
+    return {"tuple_id": tuple_id, "entries": [
+        {"start_s": s, "interval_s": iv, "power_W": schedule_power(p, f"0x6C tuple {tuple_id} entry {i + 1}")}
+        for i, (s, iv, p) in enumerate(rows)]}
