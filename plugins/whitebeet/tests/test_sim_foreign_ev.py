@@ -12,7 +12,7 @@ from freev2g.clock import Clock
 from freev2g.config import parse_station_config
 from freev2g.evse.station import Station
 from freev2g.model.enums import EnergyTransferMode, Protocol
-from freev2g.model.params import DCEVChargeParameter, DCEVStatus
+from freev2g.model.params import ACEVChargeParameter, DCEVChargeParameter, DCEVStatus
 from freev2g.plugins import get_plugin_manager
 from freev2g_whitebeet.client import HciClient
 from freev2g_whitebeet.emulator.assemble import ev_emulator, evse_emulator
@@ -27,14 +27,20 @@ class ScriptedCar:
     """A car's EV host as another vendor might write it: fixed targets, CP C for the cable
     check, contactor 'closed' when the inlet is precharged, stop after LOOPS loop steps."""
 
-    def __init__(self, link: WhitebeetEvLink):
+    def __init__(self, link: WhitebeetEvLink, mode: EnergyTransferMode = EnergyTransferMode.DC_EXTENDED):
         self.link = link
+        self.mode = mode
         self.loops = 0
         self.finished: list[L.EvSessionFinished] = []
 
     def request(self) -> L.EvSessionRequest:
+        if self.mode.is_ac:
+            return L.EvSessionRequest(
+                protocols=(Protocol.ISO15118_2,), mode=self.mode, ev_mac="02:00:00:00:00:0f",
+                ac=ACEVChargeParameter(e_amount_Wh=20_000.0, ev_max_voltage_V=230.0, ev_max_current_A=16.0,
+                                       ev_min_current_A=6.0))
         return L.EvSessionRequest(
-            protocols=(Protocol.ISO15118_2,), mode=EnergyTransferMode.DC_EXTENDED, ev_mac="02:00:00:00:00:0f",
+            protocols=(Protocol.ISO15118_2,), mode=self.mode, ev_mac="02:00:00:00:00:0f",
             dc=DCEVChargeParameter(status=DCEVStatus(soc_pct=40.0), ev_max_current_A=120.0, ev_max_voltage_V=420.0,
                                    ev_max_power_W=50_000.0, ev_energy_capacity_Wh=40_000.0,
                                    ev_energy_request_Wh=20_000.0, full_soc_pct=100, bulk_soc_pct=80))
@@ -43,6 +49,8 @@ class ScriptedCar:
         if isinstance(event, L.EvChargeParametersNeeded):
             return self.request()
         if isinstance(event, L.EvseParametersReceived):
+            if self.mode.is_ac:  # AC: state C with PowerDelivery(Start) ([V2G2-847])
+                await self.link.client.request("cp.set_resistor_level", level=1)
             return L.ScheduleSelection(tuple_id=event.schedules.tuples[0].tuple_id)
         if isinstance(event, L.CableCheckReady):
             await self.link.client.request("cp.set_resistor_level", level=1)  # state C
@@ -63,15 +71,16 @@ class ScriptedCar:
         return None
 
 
-def station_config():
+def station_config(charge_mode: str = "DC"):
+    hlc = {"ac_hlc_enabled": True, "ac_hlc_use_5percent": True, "ac_enforce_hlc": True} if charge_mode == "AC" else {}
     return parse_station_config({
-        "evse": {"charge_mode": "DC", "disable_authentication": True},
+        "evse": {"charge_mode": charge_mode, "disable_authentication": True, **hlc},
         "link": {"name": "whitebeet", "options": {"transport": "memory"}},
         "board": {"bsp": "whitebeet", "options": {"whitebeet": {"transport": "memory"}}},
     })
 
 
-def test_foreign_ev_host_gains_energy_in_the_sim_power_stage(tmp_path, virtual_loop):
+def run_foreign_car(tmp_path, virtual_loop, mode: EnergyTransferMode) -> dict:
     async def main():
         clock = Clock()
         path = str(tmp_path / "cable.sock")
@@ -81,13 +90,13 @@ def test_foreign_ev_host_gains_energy_in_the_sim_power_stage(tmp_path, virtual_l
         ev_emu = ev_emulator(m2, clock=clock, medium_path=path)
         await evse_emu.start()
         await ev_emu.start()
-        station = Station(station_config(), pm=get_plugin_manager(), clock=clock,
+        station = Station(station_config("AC" if mode.is_ac else "DC"), pm=get_plugin_manager(), clock=clock,
                           board_shared={"whitebeet_memory_transport": h1})
         ended = []
         station.subscribe(lambda e: ended.append(e) if e.kind == "SessionFinished" else None)
         await station.start()
         link = WhitebeetEvLink(HciClient(h2, clock=clock), clock=clock)
-        car = ScriptedCar(link)
+        car = ScriptedCar(link, mode)
         await link.open(car)
         started = await link.start_session(car.request())
         for _ in range(3000):
@@ -99,14 +108,18 @@ def test_foreign_ev_host_gains_energy_in_the_sim_power_stage(tmp_path, virtual_l
         result = dict(started=started, loops=car.loops, finished=[f.cause for f in car.finished], ended=len(ended),
                       stored_Wh=model.battery.stored_gain_Wh, imported_Wh=model.energy_import_Wh,
                       capacity_Wh=model.battery.config.capacity_Wh, ev_contactor=model.ev_contactor,
-                      evse_contactor=model.evse_contactor, current_A=model.psu_current_A)
+                      evse_contactor=model.evse_contactor, current_A=model.psu_current_A + model.ac_current_A)
         await link.close()
         await station.stop()
         await ev_emu.stop()
         await evse_emu.stop()
         return result
 
-    r = virtual_loop(main())
+    return virtual_loop(main())
+
+
+def test_foreign_dc_car_gains_energy_in_the_sim_power_stage(tmp_path, virtual_loop):
+    r = run_foreign_car(tmp_path, virtual_loop, EnergyTransferMode.DC_EXTENDED)
     assert r["started"] and r["loops"] > LOOPS and r["ended"] == 1, r
     # ~10 s at up to 60 A and ~370 V: tens of Wh into the battery (0 before: the EV contactor
     # of the model never closed without a freev2g EV on --cable-socket)
@@ -114,3 +127,12 @@ def test_foreign_ev_host_gains_energy_in_the_sim_power_stage(tmp_path, virtual_l
     assert r["imported_Wh"] >= r["stored_Wh"], r
     assert r["capacity_Wh"] == 40_000.0, r  # the model's battery is the car the module reported
     assert not r["ev_contactor"] and not r["evse_contactor"] and r["current_A"] == 0.0, r  # safe after the stop
+
+
+def test_foreign_ac_car_gains_energy_in_the_sim_power_stage(tmp_path, virtual_loop):
+    r = run_foreign_car(tmp_path, virtual_loop, EnergyTransferMode.AC_THREE_PHASE_CORE)
+    assert r["started"] and r["loops"] > LOOPS and r["ended"] == 1, r
+    # ~10 s at 16 A on three phases: ~30 Wh (0 before: no AC draw without a freev2g EV board)
+    assert r["stored_Wh"] > 10.0, r
+    assert r["imported_Wh"] > r["stored_Wh"], r  # the onboard charger's loss
+    assert not r["ev_contactor"] and not r["evse_contactor"] and r["current_A"] == 0.0, r
