@@ -111,7 +111,7 @@ def evse_command(pm, iface, mac, config_path, sessions, rt_priority, cable_socke
             if event.kind == "SessionFinished":
                 finished.append(event)
                 click.echo(f"session {event.session_id} finished: {getattr(event, 'cause', '')}")
-                if cable is not None:
+                if station.board_shared.get(SIM_KEY) is not None:  # a sim power stage: what it delivered
                     click.echo(f"session {event.session_id} {meter_line(station)}")
                 if sessions and len(finished) >= sessions:
                     done.set()
