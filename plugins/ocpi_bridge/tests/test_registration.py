@@ -37,6 +37,8 @@ def test_versions_details_tokens_and_tracing(tmp_path):
                 ("sessions", "SENDER"),
                 ("cdrs", "SENDER"),
                 ("chargingprofiles", "RECEIVER"),
+                ("locations", "SENDER"),
+                ("tariffs", "SENDER"),
             }
 
             # raw (unencoded) token accepted by default (accept_raw_tokens)

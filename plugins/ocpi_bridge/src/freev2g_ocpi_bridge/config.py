@@ -52,6 +52,32 @@ def _token(instance, attribute, value):
 
 
 @frozen(kw_only=True)
+class TariffConfig:
+    """One `[[uplinks.ocpi.tariffs]]` table: prices excl. VAT in the uplink's currency."""
+
+    id: str = field(validator=_match(r"[!-~]{1,36}", "1..36 printable ASCII"))
+    energy_price_per_kWh: float = field(default=0.0, validator=_range(0, 1e6))
+    time_price_per_hour: float = field(default=0.0, validator=_range(0, 1e6))  # over the whole session
+    flat_price: float = field(default=0.0, validator=_range(0, 1e6))  # once per session
+    vat_pct: float = field(default=0.0, validator=_range(0, 100))
+    energy_step_Wh: int = field(default=1, validator=_range(1, 1_000_000))  # billed in whole steps
+    time_step_s: int = field(default=1, validator=_range(1, 86_400))
+    evses: tuple[int, ...] = field(default=(), converter=tuple)  # EVSE indexes; empty: every EVSE
+
+
+def _tariff_tables(value) -> tuple[TariffConfig, ...]:
+    """TOML tables (dicts) or TariffConfig objects -> a tuple of TariffConfig."""
+    return tuple(t if isinstance(t, TariffConfig) else TariffConfig(**t) for t in value)
+
+
+def _unique_ids(instance, attribute, value):
+    ids = [t.id for t in value]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ValueError(f"{attribute.name}: tariff id {dup[0]!r} is used twice")
+
+
+@frozen(kw_only=True)
 class OcpiConfig:
     """Settings of the OCPI uplink. Times in seconds of the station clock."""
 
@@ -78,6 +104,9 @@ class OcpiConfig:
     latitude: str = "0.000000"
     longitude: str = "0.000000"
     currency: str = field(default="EUR", validator=_match(r"[A-Z]{3}", "an ISO 4217 code"))
+    time_zone: str = field(default="Europe/Berlin", validator=_match(r"[A-Za-z_+-]+(/[A-Za-z0-9_+-]+)*", "an IANA zone name"))
+    publish_location: bool = True
+    tariffs: tuple[TariffConfig, ...] = field(default=(), converter=_tariff_tables, validator=_unique_ids)
     page_limit_max: int = field(default=100, validator=_range(1, 10_000))
     profile_result_timeout_s: int = field(default=30, validator=_range(1, 3600))
     profile_stack_level: int = field(default=1, validator=_range(0, 1000))

@@ -262,10 +262,14 @@ class Cdr:
     auth_method: AuthMethod
     cdr_location: CdrLocation
     currency: str
+    tariffs: list[dict] | None = None  # the Tariff objects used (as served by the tariffs module)
     charging_periods: list[ChargingPeriod]
     total_cost: Price
+    total_fixed_cost: Price | None = None
     total_energy: float = field(validator=_non_negative)
+    total_energy_cost: Price | None = None
     total_time: float = field(validator=_non_negative)
+    total_time_cost: Price | None = None
     last_updated: datetime
 
 

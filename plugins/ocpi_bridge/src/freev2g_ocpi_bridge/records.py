@@ -41,6 +41,7 @@ from .models import (
 )
 from .outbox import Outbox
 from .store import Store
+from .tariffs import session_cost, tariffs_for
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,9 @@ class SessionTracker:
         end = live.end or ts
         hours = max(0.0, (end - live.start).total_seconds() / 3600.0)
         cfg = self.config
+        tariff = next(iter(tariffs_for(cfg, live.evse_index)), None)
+        cost = None if tariff is None else session_cost(tariff, live.kwh * 1000.0, (end - live.start).total_seconds())
+        tariff_doc = None if tariff is None else self.store.get_record("tariffs", tariff.id)
         return Cdr(
             country_code=cfg.country_code,
             party_id=cfg.party_id,
@@ -226,17 +230,22 @@ class SessionTracker:
                 connector_power_type="DC" if dc else ("AC_1_PHASE" if phases == 1 else "AC_3_PHASE"),
             ),
             currency=cfg.currency,
+            tariffs=None if tariff_doc is None else [tariff_doc],
             charging_periods=[
                 ChargingPeriod(
                     start_date_time=live.start,
+                    tariff_id=None if tariff is None else tariff.id,
                     dimensions=[
                         CdrDimension(type=CdrDimensionType.ENERGY, volume=round(live.kwh, 4)),
                         CdrDimension(type=CdrDimensionType.TIME, volume=round(hours, 4)),
                     ],
                 )
             ],
-            total_cost=Price(excl_vat=0.0, incl_vat=0.0),
+            total_cost=Price(excl_vat=0.0, incl_vat=0.0) if cost is None else cost["total"],
+            total_fixed_cost=None if cost is None else cost["fixed"],
             total_energy=round(live.kwh, 4),
+            total_energy_cost=None if cost is None else cost["energy"],
             total_time=round(hours, 4),
+            total_time_cost=None if cost is None else cost["time"],
             last_updated=ts,
         )

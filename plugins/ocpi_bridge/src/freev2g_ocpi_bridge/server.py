@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from . import OCPI_VERSION
-from . import routes
+from . import locations, routes, tariffs
 from .client import PeerError, UnsupportedVersion
 from .context import BRIDGE, PEER, TOKEN, parse_body, read_json, reply
 from .convert import dump
@@ -97,7 +97,8 @@ async def versions(request: web.Request) -> web.Response:
 
 
 def our_endpoints(bridge) -> list[Endpoint]:
-    modules = [("credentials", InterfaceRole.SENDER), ("sessions", InterfaceRole.SENDER), ("cdrs", InterfaceRole.SENDER)]
+    modules = [("credentials", InterfaceRole.SENDER), ("sessions", InterfaceRole.SENDER), ("cdrs", InterfaceRole.SENDER),
+               ("locations", InterfaceRole.SENDER), ("tariffs", InterfaceRole.SENDER)]
     if "CHARGING_PROFILE_CAPABLE" in bridge.config.capabilities:
         modules.append(("chargingprofiles", InterfaceRole.RECEIVER))
     return [Endpoint(identifier=m, role=r, url=bridge.url(f"{OCPI_VERSION}/{m}")) for m, r in modules]
@@ -140,7 +141,7 @@ async def _register(request: web.Request, peer_id: int | None) -> web.Response:
     if not endpoints:
         raise OcpiError(200, StatusCode.NO_MATCHING_ENDPOINTS, f"{creds.url} lists no module besides credentials")
     token_c = secrets.token_urlsafe(32)
-    bridge.store.save_peer(
+    peer = bridge.store.save_peer(
         incoming_token=token_c,
         outgoing_token=creds.token,
         versions_url=creds.url,
@@ -152,6 +153,7 @@ async def _register(request: web.Request, peer_id: int | None) -> web.Response:
     )
     if peer_id is None:
         bridge.store.set_kv(TOKEN_A_USED_KEY, request[TOKEN])
+    bridge.locations.push_location(peer.id)
     bridge.outbox.retry_now()
     log.info("ocpi: peer %s %s (%s)", creds.url, "registered" if peer_id is None else "updated", details.version)
     return reply(dump(our_credentials(bridge, token_c)))
@@ -196,4 +198,6 @@ def build_app(bridge, prefix: str) -> web.Application:
     cred.add_route("PUT", credentials_put)
     cred.add_route("DELETE", credentials_delete)
     routes.add_routes(app, v)
+    locations.add_routes(app, v)
+    tariffs.add_routes(app, v)
     return app

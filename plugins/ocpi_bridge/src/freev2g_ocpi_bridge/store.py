@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS peers (
     updated TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS records (
-    module TEXT NOT NULL,                  -- 'sessions' | 'cdrs' | 'preferences' | 'profiles'
+    module TEXT NOT NULL,                  -- sessions, cdrs, preferences, profiles, locations, tariffs, tokens, reservations
     id TEXT NOT NULL,
     last_updated TEXT NOT NULL,
     doc TEXT NOT NULL,
@@ -59,6 +59,14 @@ def stamp(dt: datetime | None = None) -> str:
     """Sortable UTC text form used for last_updated columns."""
     dt = (dt or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _without_stamps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_stamps(v) for k, v in value.items() if k != "last_updated"}
+    if isinstance(value, list):
+        return [_without_stamps(v) for v in value]
+    return value
 
 
 @frozen(kw_only=True)
@@ -193,6 +201,16 @@ class Store:
                 "INSERT OR REPLACE INTO records (module, id, last_updated, doc) VALUES (?,?,?,?)",
                 (module, record_id, stamp(last_updated), json.dumps(doc)),
             )
+
+    def put_if_changed(self, module: str, record_id: str, doc: dict[str, Any], last_updated: datetime) -> dict[str, Any]:
+        """Store `doc` with `last_updated` unless the stored one equals it apart from its
+        `last_updated` fields (a restart with the same configuration keeps the old stamps, so
+        date_from sync stays quiet). Returns the stored document."""
+        old = self.get_record(module, record_id)
+        if old is not None and _without_stamps(old) == _without_stamps(doc):
+            return old
+        self.put_record(module, record_id, doc, last_updated)
+        return doc
 
     def get_record(self, module: str, record_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT doc FROM records WHERE module=? AND id=?", (module, record_id)).fetchone()

@@ -19,6 +19,8 @@ from .client import OcpiClient, PeerError
 from .config import OcpiConfig
 from .convert import dump
 from .jsonlimits import PARSER_FIELD_LIMIT, PARSER_MAX_HEADERS
+from . import tariffs
+from .locations import LocationCatalog
 from .outbox import Outbox
 from .records import SessionTracker
 from .server import build_app, our_credentials
@@ -63,6 +65,7 @@ class OcpiBridge:
             retry_max_s=config.retry_max_s,
         )
         self.tracker = SessionTracker(config, self.store, self.outbox, self.station)
+        self.locations = LocationCatalog(config, self.store, self.outbox, self.station)
         self._runner: web.AppRunner | None = None
         self.base_url: str | None = None
         self.port: int | None = None
@@ -78,9 +81,19 @@ class OcpiBridge:
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
+        self.publish()
         self.station.subscribe(self.tracker.on_event)
+        self.station.subscribe(self.locations.on_event)
         await self.serve()
         self.outbox.start()
+
+    def publish(self) -> None:
+        """Store the configured tariffs and the Location before serving (connectors reference
+        the tariffs, CDRs embed them); a peer already registered gets the Location again."""
+        now = self.now()
+        tariffs.publish(self.config, self.store, now)
+        self.locations.publish(now)
+        self.locations.push_location()
 
     async def serve(self) -> None:
         """Bind the HTTP server (listen_port 0 picks a free port; see `port`)."""
@@ -147,6 +160,7 @@ class OcpiBridge:
             roles=[dump(r) for r in theirs.roles],
             status="registered",
         )
+        self.locations.push_location(peer.id)
         self.outbox.retry_now()
         return peer
 
