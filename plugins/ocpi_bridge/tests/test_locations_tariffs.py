@@ -141,3 +141,41 @@ def ocpi_config_no_path(**kw):
     from freev2g_ocpi_bridge.config import OcpiConfig
 
     return OcpiConfig(**kw)
+
+
+def test_tariffs_from_a_station_config_and_errors_name_where():
+    import pytest
+    from freev2g.config import ConfigError, parse_station_config
+
+    from freev2g_ocpi_bridge.config import OcpiConfig
+
+    def parse(tables):
+        data = {"uplinks": {"ocpi": {"tariffs": tables}}}
+        return parse_station_config(data, source="s.toml", uplink_types={"ocpi": OcpiConfig}).uplinks["ocpi"]
+
+    cfg = parse([{"id": "A", "energy_price_per_kWh": 0.3, "evses": [1]}])
+    assert cfg.tariffs == (TariffConfig(id="A", energy_price_per_kWh=0.3, evses=(1,)),)
+    with pytest.raises(ConfigError, match=r"uplinks\.ocpi\.tariffs\[0\]\.vat_pct must be within"):
+        parse([{"id": "A", "vat_pct": 150}])
+
+
+def test_restart_with_same_tariffs_keeps_last_updated_and_a_change_updates_it(tmp_path):
+    async def once(tariffs, clock):
+        station = HarnessStation(tmp_path / "journal.sqlite", clock=clock)
+        bridge = OcpiBridge(ocpi_config(tmp_path, tariffs=tariffs), station)
+        await bridge.start()
+        try:
+            return bridge.store.get_record("tariffs", "AC-STD")["last_updated"], bridge.store.get_record("locations", "LOC1")["last_updated"]
+        finally:
+            await bridge.stop()
+
+    async def main():
+        clock = Clock()
+        first = await once(TARIFFS, clock)
+        second = await once(TARIFFS, clock)
+        assert second == first
+        changed = ({**TARIFFS[0], "energy_price_per_kWh": 0.45},) + TARIFFS[1:]
+        third = await once(changed, Clock())
+        assert third[0] != first[0]
+
+    run(main())
