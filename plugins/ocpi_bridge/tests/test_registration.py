@@ -39,6 +39,7 @@ def test_versions_details_tokens_and_tracing(tmp_path):
                 ("chargingprofiles", "RECEIVER"),
                 ("locations", "SENDER"),
                 ("tariffs", "SENDER"),
+                ("commands", "RECEIVER"),
             }
 
             # raw (unencoded) token accepted by default (accept_raw_tokens)

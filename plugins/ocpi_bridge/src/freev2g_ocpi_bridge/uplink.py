@@ -7,6 +7,7 @@ the HTTP server and starts the outbox worker; `await stop()` undoes it. Without 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from datetime import datetime
@@ -67,6 +68,7 @@ class OcpiBridge:
         self.tracker = SessionTracker(config, self.store, self.outbox, self.station)
         self.locations = LocationCatalog(config, self.store, self.outbox, self.station)
         self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task] = set()
         self.base_url: str | None = None
         self.port: int | None = None
 
@@ -78,6 +80,12 @@ class OcpiBridge:
         if self.base_url is None:
             raise RuntimeError("OCPI server not started: no public URL yet")
         return f"{self.base_url.rstrip('/')}/{suffix.lstrip('/')}"
+
+    def spawn(self, coro) -> None:
+        """Run a command's station call in the background; cancelled by stop()."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -115,6 +123,9 @@ class OcpiBridge:
         log.info("ocpi: serving %s/versions", self.base_url)
 
     async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outbox.stop()
         if self._runner is not None:
             await self._runner.cleanup()
