@@ -40,6 +40,7 @@ def test_versions_details_tokens_and_tracing(tmp_path):
                 ("locations", "SENDER"),
                 ("tariffs", "SENDER"),
                 ("commands", "RECEIVER"),
+                ("tokens", "RECEIVER"),
             }
 
             # raw (unencoded) token accepted by default (accept_raw_tokens)

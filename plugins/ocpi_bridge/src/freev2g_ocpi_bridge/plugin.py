@@ -14,7 +14,7 @@ def freev2g_register_uplinks(registry):
         "ocpi",
         make_uplink,
         config_type=OcpiConfig,
-        description="OCPI 2.2.1 CPO: credentials, sessions + charging preferences, chargingprofiles, cdrs, locations, tariffs, commands",
+        description="OCPI 2.2.1 CPO: credentials, sessions + charging preferences, chargingprofiles, cdrs, locations, tariffs, commands, tokens",
     )
 
 

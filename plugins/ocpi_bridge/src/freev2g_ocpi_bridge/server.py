@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from . import OCPI_VERSION
-from . import commands, locations, routes, tariffs
+from . import commands, locations, routes, tariffs, tokens
 from .client import PeerError, UnsupportedVersion
 from .context import BRIDGE, PEER, TOKEN, parse_body, read_json, reply
 from .convert import dump
@@ -98,7 +98,8 @@ async def versions(request: web.Request) -> web.Response:
 
 def our_endpoints(bridge) -> list[Endpoint]:
     modules = [("credentials", InterfaceRole.SENDER), ("sessions", InterfaceRole.SENDER), ("cdrs", InterfaceRole.SENDER),
-               ("locations", InterfaceRole.SENDER), ("tariffs", InterfaceRole.SENDER), ("commands", InterfaceRole.RECEIVER)]
+               ("locations", InterfaceRole.SENDER), ("tariffs", InterfaceRole.SENDER), ("commands", InterfaceRole.RECEIVER),
+               ("tokens", InterfaceRole.RECEIVER)]
     if "CHARGING_PROFILE_CAPABLE" in bridge.config.capabilities:
         modules.append(("chargingprofiles", InterfaceRole.RECEIVER))
     return [Endpoint(identifier=m, role=r, url=bridge.url(f"{OCPI_VERSION}/{m}")) for m, r in modules]
@@ -201,4 +202,5 @@ def build_app(bridge, prefix: str) -> web.Application:
     locations.add_routes(app, v)
     tariffs.add_routes(app, v)
     commands.add_routes(app, v)
+    tokens.add_routes(app, v)
     return app

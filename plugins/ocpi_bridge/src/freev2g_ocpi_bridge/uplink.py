@@ -23,6 +23,7 @@ from .jsonlimits import PARSER_FIELD_LIMIT, PARSER_MAX_HEADERS
 from . import tariffs
 from .locations import LocationCatalog
 from .outbox import Outbox
+from .tokens import TokenAuthorizer
 from .records import SessionTracker
 from .server import build_app, our_credentials
 from .store import Peer, Store
@@ -69,6 +70,7 @@ class OcpiBridge:
         self.locations = LocationCatalog(config, self.store, self.outbox, self.station)
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task] = set()
+        self.authorizer = TokenAuthorizer(self)
         self.base_url: str | None = None
         self.port: int | None = None
 
@@ -92,6 +94,7 @@ class OcpiBridge:
         self.publish()
         self.station.subscribe(self.tracker.on_event)
         self.station.subscribe(self.locations.on_event)
+        self.station.subscribe(self.authorizer.on_event)
         await self.serve()
         self.outbox.start()
 
