@@ -79,11 +79,14 @@ class OcpiClient:
         *,
         request_id: str | None = None,
         correlation_id: str | None = None,
+        routing: dict[str, str] | None = None,
     ) -> Reply:
-        """Send one request; raises PeerError on transport failure (refused, reset, timeout)."""
+        """Send one request; raises PeerError on transport failure (refused, reset, timeout).
+        `routing`: the OCPI-from-/OCPI-to- party headers (hub_headers) to send along."""
         headers = {
             "X-Request-ID": request_id or str(uuid.uuid4()),
             "X-Correlation-ID": correlation_id or str(uuid.uuid4()),
+            **(routing or {}),
         }
         if token is not None:
             headers["Authorization"] = f"Token {token}" if self._raw else auth_header(token)
@@ -141,3 +144,16 @@ class OcpiClient:
 
 class UnsupportedVersion(PeerError):
     """The peer does not offer OCPI 2.2.1 (status 3002 when we answer a registration)."""
+
+
+def hub_headers(our_country_code: str, our_party_id: str, peer) -> dict[str, str]:
+    """The 2.2.1 routing headers (transport_and_format, message routing): a Hub forwards a
+    request by OCPI-to-*; we are the sender. The receiver is the peer's first EMSP role from
+    the credentials (else its first role); without roles only the OCPI-from-* headers go."""
+    headers = {"OCPI-from-country-code": our_country_code, "OCPI-from-party-id": our_party_id}
+    roles = list(getattr(peer, "roles", ()) or ())
+    role = next((r for r in roles if r.get("role") == "EMSP"), roles[0] if roles else None)
+    if role and role.get("country_code") and role.get("party_id"):
+        headers["OCPI-to-country-code"] = role["country_code"]
+        headers["OCPI-to-party-id"] = role["party_id"]
+    return headers

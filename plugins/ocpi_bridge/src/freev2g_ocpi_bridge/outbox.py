@@ -20,7 +20,7 @@ import logging
 import uuid
 from typing import Any
 
-from .client import OcpiClient, PeerError
+from .client import OcpiClient, PeerError, hub_headers
 from .store import Store, stamp
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,9 @@ FAILED = "failed"
 
 
 class Outbox:
-    def __init__(self, store: Store, client: OcpiClient, clock, *, retry_initial_s: float = 1.0, retry_max_s: float = 300.0):
+    def __init__(self, store: Store, client: OcpiClient, clock, *, retry_initial_s: float = 1.0, retry_max_s: float = 300.0,
+                 party: tuple[str, str] = ("DE", "FV2")):
+        self.party = party  # our (country_code, party_id), sent as OCPI-from-* headers
         self.store = store
         self.client = client
         self.clock = clock
@@ -146,7 +148,8 @@ class Outbox:
             return
         body = None if item["body"] is None else json.loads(item["body"])
         try:
-            reply = await self.client.request(item["method"], url, token, body, request_id=item["request_id"])
+            reply = await self.client.request(item["method"], url, token, body, request_id=item["request_id"],
+                                              routing=self._routing(item))
         except PeerError as exc:
             self._retry(item, str(exc))
             return
@@ -168,7 +171,7 @@ class Outbox:
             self._finish(item, FAILED, f"PATCH {url}: {_answer(reply)}; no stored session {session_id} to re-create")
             return
         try:
-            put = await self.client.request("PUT", url, token, doc, request_id=str(uuid.uuid4()))
+            put = await self.client.request("PUT", url, token, doc, request_id=str(uuid.uuid4()), routing=self._routing(item))
         except PeerError as exc:
             self._retry(item, f"PATCH {url}: {_answer(reply)}; re-creating PUT failed: {exc}")
             return
@@ -183,6 +186,9 @@ class Outbox:
             self._retry(item, f"PATCH {url}: {_answer(reply)}; re-creating PUT: {_answer(put)}")
         else:
             self._finish(item, FAILED, f"PATCH {url}: {_answer(reply)}; re-creating PUT refused: {_answer(put)}")
+
+    def _routing(self, item: dict[str, Any]) -> dict[str, str]:
+        return hub_headers(*self.party, self.store.peer(item["peer_id"]))
 
     def _retry(self, item: dict[str, Any], error: str) -> None:
         attempts = item["attempts"] + 1

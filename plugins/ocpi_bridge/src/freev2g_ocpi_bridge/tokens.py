@@ -19,7 +19,7 @@ from aiohttp import web
 from attrs import frozen
 from freev2g.model.events import AuthorizationRequested, SessionEvent
 
-from .client import PeerError
+from .client import PeerError, hub_headers
 from .context import BRIDGE, parse_body, read_json, reply
 from .convert import dump
 from .envelope import OcpiError, StatusCode, invalid
@@ -146,7 +146,9 @@ class TokenAuthorizer:
             if base is None or peer.status != "registered" or not peer.outgoing_token:
                 continue
             url = f"{base.rstrip('/')}/{quote(uid, safe='')}/authorize?type={typ}"
-            reply_ = await self.bridge.client.request("POST", url, peer.outgoing_token, None)
+            cfg = self.bridge.config
+            reply_ = await self.bridge.client.request("POST", url, peer.outgoing_token, None,
+                                                      routing=hub_headers(cfg.country_code, cfg.party_id, peer))
             data = reply_.data if reply_.ok else None
             if isinstance(data, dict) and isinstance(data.get("allowed"), str):
                 return data["allowed"]

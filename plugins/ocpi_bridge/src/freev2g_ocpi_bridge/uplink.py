@@ -65,6 +65,7 @@ class OcpiBridge:
             self.station.clock,
             retry_initial_s=config.retry_initial_s,
             retry_max_s=config.retry_max_s,
+            party=(config.country_code, config.party_id),
         )
         self.tracker = SessionTracker(config, self.store, self.outbox, self.station)
         self.locations = LocationCatalog(config, self.store, self.outbox, self.station)
