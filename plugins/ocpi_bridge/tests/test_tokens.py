@@ -92,6 +92,8 @@ def test_pushed_tokens_and_realtime_authorization(tmp_path):
         bridge = OcpiBridge(ocpi_config(tmp_path), station)
         await bridge.start()
         try:
+            # before any eMSP registered: an unknown token is not ours to refuse
+            assert (await bridge.authorizer.verdict("U-EARLY"))[0] is None
             cpo = await register_emsp_with_cpo(bridge, peer)
             status, doc, _ = await cpo_call(bridge, "GET", "2.2.1", cpo)
             assert ("tokens", "RECEIVER") in {(e["identifier"], e["role"]) for e in doc["data"]["endpoints"]}

@@ -7,7 +7,8 @@ by its whitelist: `valid` false -> refused; ALWAYS -> accepted locally, no call;
 ALLOWED_OFFLINE, NEVER or an unknown uid -> real-time authorization at the eMSP
 (`POST {tokens SENDER}/{uid}/authorize?type=`), accepted only when it answers ALLOWED. When the
 eMSP cannot be reached, only an ALLOWED_OFFLINE token is accepted. The verdict goes to the
-station as remote_start (accept) or reject_authorization.
+station as remote_start (accept) or reject_authorization. A token we do not store, with no
+eMSP offering authorize, is left undecided (for another uplink, or the station's timeout).
 """
 from __future__ import annotations
 
@@ -117,6 +118,9 @@ class TokenAuthorizer:
 
     async def decide(self, evse_index: int, uid: str) -> None:
         allowed, why = await self.verdict(uid)
+        if allowed is None:  # not ours to decide: another uplink (OCPP) or the station's timeout
+            log.debug("ocpi: token %s left undecided (%s)", uid, why)
+            return
         log.info("ocpi: token %s %s (%s)", uid, "accepted" if allowed else "refused", why)
         try:
             if allowed:
@@ -126,8 +130,15 @@ class TokenAuthorizer:
         except Exception:  # noqa: BLE001 - logged; the station keeps its own timeout
             log.exception("ocpi: passing the token verdict to the station failed")
 
-    async def verdict(self, uid: str) -> tuple[bool, str]:
+    def _senders(self) -> list:
+        return [p for p in self.bridge.store.peers()
+                if p.endpoint(MODULE, "SENDER") is not None and p.status == "registered" and p.outgoing_token]
+
+    async def verdict(self, uid: str) -> tuple[bool | None, str]:
+        """(accept?, why); None: the token is unknown here and no eMSP offers authorize."""
         stored = self._stored(uid)
+        if stored is None and not self._senders():
+            return None, "unknown token and no eMSP with a tokens SENDER endpoint"
         if stored is not None and not stored.get("valid", False):
             return False, "token not valid"
         if stored is not None and stored.get("whitelist") == "ALWAYS":
@@ -141,10 +152,8 @@ class TokenAuthorizer:
 
     async def _authorize(self, uid: str, typ: str) -> str:
         """The eMSP's `allowed` value; PeerError when no eMSP gives a usable answer."""
-        for peer in self.bridge.store.peers():
+        for peer in self._senders():
             base = peer.endpoint(MODULE, "SENDER")
-            if base is None or peer.status != "registered" or not peer.outgoing_token:
-                continue
             url = f"{base.rstrip('/')}/{quote(uid, safe='')}/authorize?type={typ}"
             cfg = self.bridge.config
             reply_ = await self.bridge.client.request("POST", url, peer.outgoing_token, None,
